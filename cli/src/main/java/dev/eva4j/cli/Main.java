@@ -1,9 +1,29 @@
 package dev.eva4j.cli;
 
-public final class Main {
-    private Main() {}
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code eva4j} command. */
+@Command(name = "eva4j", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "EVA-initialised LoRA fine-tuning on the JVM.",
+        subcommands = {BackendsCommand.class, InspectCommand.class, BenchCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.out.println("eva4j: under construction");
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (0 ok, 1 bug, 2 user error). */
+    public static int run(String... args) {
+        return Errors.configure(new CommandLine(new Main())).execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 }
