@@ -1,0 +1,59 @@
+package dev.eva4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The packaged eva4j CLI, run in a child JVM exactly as the launcher runs it: with the third-party example jar added
+ * to its class path, {@code eva4j backends} lists the jar's provider; without it, it does not. Nothing in eva4j
+ * names the example.
+ */
+class ThirdPartyJarTest {
+    private static final Path CLI = Path.of(System.getProperty("eva4j.cliDir"));
+    private static final Path PLUGIN = Path.of(System.getProperty("eva4j.pluginJar"));
+
+    private static Result backends(boolean withPlugin, String... extra) throws IOException, InterruptedException {
+        String cp = CLI.resolve("eva4j-cli.jar") + File.pathSeparator + CLI.resolve("lib") + File.separator + "*"
+                + (withPlugin ? File.pathSeparator + PLUGIN : "");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+                "-cp", cp, "dev.eva4j.cli.Main", "backends"));
+        cmd.addAll(List.of(extra));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "eva4j backends did not finish");
+        return new Result(p.exitValue(), out);
+    }
+
+    record Result(int exit, String out) {}
+
+    @Test
+    void providerJarOnTheClassPathShowsUp() throws Exception {
+        assertTrue(Files.isRegularFile(PLUGIN), "example jar not built: " + PLUGIN);
+        Result with = backends(true);
+        assertEquals(0, with.exit(), with.out());
+        assertTrue(with.out().lines().anyMatch(l -> l.contains("rank allocator") && l.contains("proportional")
+                && l.contains("available")), with.out());
+        Result without = backends(false);
+        assertEquals(0, without.exit(), without.out());
+        assertFalse(without.out().contains("proportional"), without.out());
+    }
+
+    @Test
+    void unknownBackendIsAOneLineUserErrorWithExitCode2() throws Exception {
+        Result r = backends(false, "--backend", "no-such-backend");
+        assertEquals(2, r.exit(), r.out());
+        assertTrue(r.out().contains("no compute backend named 'no-such-backend'"), r.out());
+    }
+}
