@@ -1,0 +1,190 @@
+package dev.eva4j.cpu.openblas;
+
+import dev.eva4j.spi.Availability;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds and loads OpenBLAS (CBLAS + LAPACKE) once per JVM, lazily, on the first {@link #availability()} or
+ * {@link #lookup()}.
+ *
+ * <p>Where the library comes from:
+ * <ol>
+ *   <li>{@code EVA4J_OPENBLAS=/path/to/libopenblas.so}: that file, loaded as is (its own dependencies are found by
+ *       the system's dynamic linker);</li>
+ *   <li>otherwise the libraries the {@code org.bytedeco:openblas:*:linux-x86_64} jar carries, extracted once into
+ *       {@code $EVA4J_CACHE} (default {@code ~/.cache/eva4j}) under
+ *       {@code native/openblas-VERSION-linux-x86_64/}, then loaded in dependency order: libgcc_s (the system's when
+ *       it has one), libquadmath, libgfortran, libopenblas.</li>
+ * </ol>
+ * Nothing here throws at start-up: every failure becomes {@link Availability#unavailable} with a reason a person can
+ * act on. Libraries are loaded into the global arena and never unloaded.
+ */
+public final class OpenBlasLibrary {
+    private static final Logger LOG = LoggerFactory.getLogger(OpenBlasLibrary.class);
+
+    static final String OVERRIDE_ENV = "EVA4J_OPENBLAS";
+    static final String CACHE_ENV = "EVA4J_CACHE";
+    static final String PLATFORM = "linux-x86_64";
+    static final String RESOURCE_DIR = "org/bytedeco/openblas/" + PLATFORM + "/";
+    /** The version of the bytedeco artifact when its pom.properties cannot be read. */
+    static final String FALLBACK_VERSION = "0.3.31-1.5.13";
+    /** Bundled libraries, each after the ones it needs. */
+    static final List<String> BUNDLED = List.of("libgcc_s.so.1", "libquadmath.so.0", "libgfortran.so.5",
+            "libopenblas.so.0");
+    /** Symbols the backend cannot work without ({@code cblas_sgemm_batch_strided} is optional). */
+    static final List<String> REQUIRED_SYMBOLS = List.of("cblas_sgemm", "LAPACKE_sgesdd", "LAPACKE_dgesdd",
+            "LAPACKE_ssyevd", "LAPACKE_dsyevd", "openblas_set_num_threads", "openblas_get_num_threads");
+
+    private OpenBlasLibrary() {}
+
+    /** The result of one attempt to load the library. */
+    sealed interface Outcome permits Loaded, Failed {}
+
+    /** @param detail what was loaded, for {@link Availability#ok} ("OpenBLAS 0.3.31 ... from /path") */
+    record Loaded(SymbolLookup lookup, Path path, String detail) implements Outcome {}
+
+    record Failed(String reason) implements Outcome {}
+
+    private static final class Holder {
+        static final Outcome OUTCOME = load(System.getenv(), System.getProperty("os.name", ""),
+                System.getProperty("os.arch", ""), System.getProperty("user.home", ""));
+    }
+
+    /** Whether OpenBLAS could be loaded; computed once. Never throws. */
+    public static Availability availability() {
+        return switch (Holder.OUTCOME) {
+            case Loaded l -> Availability.ok(l.detail());
+            case Failed f -> Availability.unavailable(f.reason());
+        };
+    }
+
+    /** The loaded library's symbols. @throws IllegalStateException (with the reason) when it is unavailable */
+    static SymbolLookup lookup() {
+        return switch (Holder.OUTCOME) {
+            case Loaded l -> l.lookup();
+            case Failed f -> throw new IllegalStateException("OpenBLAS is unavailable: " + f.reason());
+        };
+    }
+
+    /** One attempt to load, from the given environment; never throws (only {@link Error}s other than linkage). */
+    static Outcome load(Map<String, String> env, String osName, String osArch, String userHome) {
+        String override = env.get(OVERRIDE_ENV);
+        if (override != null && !override.isBlank()) return loadOverride(Path.of(override.strip()));
+        String arch = osArch.toLowerCase(Locale.ROOT);
+        if (!osName.toLowerCase(Locale.ROOT).startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            return new Failed("eva4j bundles OpenBLAS only for " + PLATFORM + ", not " + osName + "/" + osArch
+                    + "; install OpenBLAS and set " + OVERRIDE_ENV + "=/path/to/libopenblas.so");
+        }
+        Path dir = cacheRoot(env, userHome).resolve("native").resolve("openblas-" + bundledVersion() + "-" + PLATFORM);
+        List<Path> files;
+        try {
+            files = NativeExtractor.extract(OpenBlasLibrary.class.getClassLoader(), RESOURCE_DIR, BUNDLED, dir);
+        } catch (IOException | UncheckedIOException | SecurityException e) {
+            return new Failed("could not extract the bundled OpenBLAS into " + dir + ": " + e.getMessage()
+                    + "; make the folder writable, set " + CACHE_ENV + " to a writable folder, or set "
+                    + OVERRIDE_ENV + "=/path/to/libopenblas.so (is org.bytedeco:openblas:" + FALLBACK_VERSION + ":"
+                    + PLATFORM + " on the class path?)");
+        }
+        try {
+            loadGccRuntime(files.get(0));
+            for (Path dependency : files.subList(1, files.size() - 1)) {
+                SymbolLookup.libraryLookup(dependency, Arena.global());
+            }
+        } catch (RuntimeException | LinkageError e) {
+            return new Failed("could not load OpenBLAS's runtime libraries from " + dir + ": " + e.getMessage()
+                    + "; delete that folder to extract it again, or set " + OVERRIDE_ENV + "=/path/to/libopenblas.so");
+        }
+        return open(files.getLast(), "delete " + dir + " to extract it again, or set " + OVERRIDE_ENV
+                + "=/path/to/libopenblas.so");
+    }
+
+    /** {@code $EVA4J_CACHE}, or {@code ~/.cache/eva4j}. */
+    static Path cacheRoot(Map<String, String> env, String userHome) {
+        String cache = env.get(CACHE_ENV);
+        if (cache != null && !cache.isBlank()) return Path.of(cache.strip());
+        return Path.of(userHome, ".cache", "eva4j");
+    }
+
+    private static Outcome loadOverride(Path path) {
+        if (!Files.isRegularFile(path)) {
+            return new Failed(OVERRIDE_ENV + "=" + path + " but " + (Files.exists(path) ? "that is not a file"
+                    : "no such file exists") + "; point it to libopenblas.so (CBLAS + LAPACKE) or unset it to use"
+                    + " the bundled OpenBLAS");
+        }
+        return open(path, "point " + OVERRIDE_ENV + " to a full OpenBLAS build (with LAPACKE) or unset it");
+    }
+
+    /** libgcc_s is part of every glibc system; take the system's, and the bundled one only where it has none. */
+    private static void loadGccRuntime(Path bundled) {
+        try {
+            SymbolLookup.libraryLookup("libgcc_s.so.1", Arena.global());
+        } catch (IllegalArgumentException systemHasNone) {
+            SymbolLookup.libraryLookup(bundled, Arena.global());
+        }
+    }
+
+    /** Opens libopenblas at {@code path} and checks it has every required symbol. */
+    private static Outcome open(Path path, String whatToDo) {
+        SymbolLookup lookup;
+        try {
+            lookup = SymbolLookup.libraryLookup(path, Arena.global());
+        } catch (RuntimeException | LinkageError e) {
+            return new Failed(path + " could not be loaded: " + e.getMessage() + "; " + whatToDo);
+        }
+        List<String> missing = new ArrayList<>();
+        for (String symbol : REQUIRED_SYMBOLS) {
+            if (lookup.find(symbol).isEmpty()) missing.add(symbol);
+        }
+        if (!missing.isEmpty()) {
+            return new Failed(path + " lacks " + String.join(", ", missing) + " (a build without LAPACKE?); "
+                    + whatToDo);
+        }
+        String detail = config(lookup) + " from " + path;
+        LOG.info("loaded {}", detail);
+        return new Loaded(lookup, path, detail);
+    }
+
+    /** {@code openblas_get_config()}: version, build options and the CPU kernel in use ("OpenBLAS 0.3.31 ... Haswell"). */
+    private static String config(SymbolLookup lookup) {
+        MemorySegment fn = lookup.find("openblas_get_config").orElse(null);
+        if (fn == null) return "OpenBLAS";
+        try {
+            MemorySegment text = (MemorySegment) Linker.nativeLinker()
+                    .downcallHandle(fn, FunctionDescriptor.of(ValueLayout.ADDRESS)).invokeExact();
+            return text.reinterpret(Long.MAX_VALUE).getString(0).strip();
+        } catch (Throwable e) {
+            LOG.debug("openblas_get_config failed", e);
+            return "OpenBLAS";
+        }
+    }
+
+    /** The bytedeco artifact's version, read from its pom.properties. */
+    static String bundledVersion() {
+        try (InputStream in = OpenBlasLibrary.class.getClassLoader()
+                .getResourceAsStream("META-INF/maven/org.bytedeco/openblas/pom.properties")) {
+            if (in == null) return FALLBACK_VERSION;
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", FALLBACK_VERSION).strip();
+        } catch (IOException e) {
+            return FALLBACK_VERSION;
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package dev.eva4j.cpu.openblas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.eva4j.cpu.ComputeBackendContract;
+import dev.eva4j.spi.ComputeBackend;
+import dev.eva4j.spi.Transpose;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Locale;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+
+/** The {@link ComputeBackendContract} for {@link OpenBlasBackend}, plus what is specific to it. */
+class OpenBlasBackendTest extends ComputeBackendContract {
+    private static final OpenBlasBackend BACKEND = new OpenBlasBackend();
+
+    @Override
+    protected ComputeBackend backend() {
+        return BACKEND;
+    }
+
+    /** The contract skips when the backend is unavailable; on the platform we bundle for, that is a failure. */
+    @Test
+    void availableOnLinuxX86_64() {
+        assumeTrue(System.getProperty("os.name").toLowerCase(Locale.ROOT).startsWith("linux")
+                && System.getProperty("os.arch").equals("amd64"));
+        assertTrue(BACKEND.isAvailable(), BACKEND.unavailableReason());
+        assertTrue(BACKEND.availability().reason().contains("OpenBLAS"), BACKEND.availability().reason());
+    }
+
+    @Test
+    void registeredAsServiceUnderItsName() {
+        ComputeBackend found = ServiceLoader.load(ComputeBackend.class).stream().map(ServiceLoader.Provider::get)
+                .filter(b -> b.name().equals("openblas")).findFirst().orElseThrow();
+        assertTrue(found instanceof OpenBlasBackend);
+        assertEquals(100, found.priority());
+    }
+
+    @Test
+    void loopFallbackMatchesBatchedCall() {
+        assumeTrue(OpenBlasFunctions.SGEMM_BATCH_STRIDED != null, "library has no cblas_sgemm_batch_strided");
+        // above the size where the batched call is used (smaller ones crash OpenBLAS 0.3.31, see the backend)
+        int m = 120, n = 100, k = 90, batch = 3, lda = 121, ldb = 90, ldc = 103;
+        assertTrue((long) m * n * k > OpenBlasBackend.BATCHED_MIN_MULTIPLY_ADDS);
+        long sA = (long) k * lda + 2, sB = 0, sC = (long) m * ldc;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = floats(arena, randomFloats((int) (sA * batch))), b = floats(arena, randomFloats(n * ldb));
+            float[] c0 = randomFloats((int) (sC * batch));
+            MemorySegment c1 = floats(arena, c0), c2 = floats(arena, c0);
+            BACKEND.sgemmStridedBatched(Transpose.YES, Transpose.YES, m, n, k, 1.5f, a, lda, sA, b, ldb, sB, 0.5f,
+                    c1, ldc, sC, batch);
+            BACKEND.loopStridedBatched(Transpose.YES, Transpose.YES, m, n, k, 1.5f, a, lda, sA, b, ldb, sB, 0.5f,
+                    c2, ldc, sC, batch);
+            for (long i = 0; i < sC * batch; i++) {
+                float x = c1.getAtIndex(ValueLayout.JAVA_FLOAT, i), y = c2.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                assertEquals(y, x, 2e-4f * Math.max(1, Math.abs(y)), "element " + i + " seed=" + seed);
+            }
+            assertTrue(c1.getAtIndex(ValueLayout.JAVA_FLOAT, 0) != c0[0], "C was not written");
+        }
+    }
+
+    @Test
+    void emptyBatchAndEmptyMatricesWriteNothing() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment c = floats(arena, new float[] {7f});
+            BACKEND.sgemmStridedBatched(Transpose.NO, Transpose.NO, 1, 1, 1, 1f, c, 1, 1, c, 1, 1, 0f, c, 1, 1, 0);
+            BACKEND.sgemm(Transpose.NO, Transpose.NO, 0, 1, 1, 1f, c, 1, c, 1, 0f, c, 1);
+            assertEquals(7f, c.getAtIndex(ValueLayout.JAVA_FLOAT, 0));
+            // k = 0: C = beta C
+            BACKEND.sgemm(Transpose.NO, Transpose.NO, 1, 1, 0, 1f, MemorySegment.NULL, 1, MemorySegment.NULL, 1,
+                    2f, c, 1);
+            assertEquals(14f, c.getAtIndex(ValueLayout.JAVA_FLOAT, 0));
+        }
+    }
+
+    @Test
+    void heapSegmentsAreRejected() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment heap = MemorySegment.ofArray(new float[100]), nat = arena.allocate(400);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BACKEND.sgemm(
+                    Transpose.NO, Transpose.NO, 10, 10, 10, 1f, nat, 10, heap, 10, 0f, nat, 10));
+            assertTrue(e.getMessage().startsWith("sgemm: B is a heap segment"), e.getMessage());
+            MemorySegment heapD = MemorySegment.ofArray(new double[4]), s = arena.allocate(16);
+            e = assertThrows(IllegalArgumentException.class, () -> BACKEND.dgesdd(2, 2, heapD, s, s, s));
+            assertTrue(e.getMessage().startsWith("dgesdd: A is a heap segment"), e.getMessage());
+        }
+    }
+
+    @Test
+    void lapackOperandSizesAreChecked() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment big = arena.allocate(8L * 100), small = arena.allocate(8L * 3);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> BACKEND.sgesdd(5, 4, big, big, small, big));
+            assertEquals("sgesdd: U needs 20 floats (m=5, n=4, U m x p, p=4) but holds 6", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> BACKEND.dsyevd(4, big, small));
+            assertEquals("dsyevd: W needs 4 doubles (n=4) but holds 3", e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> BACKEND.ssyevd(-1, big, big));
+        }
+    }
+
+    @Test
+    void nanInputIsAnArithmeticException() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = floats(arena, new float[] {1, 2, Float.NaN, 4}), s = arena.allocate(8),
+                    u = arena.allocate(16), vt = arena.allocate(16);
+            ArithmeticException e = assertThrows(ArithmeticException.class, () -> BACKEND.sgesdd(2, 2, a, s, u, vt));
+            assertTrue(e.getMessage().contains("LAPACKE_sgesdd") && e.getMessage().contains("NaN"), e.getMessage());
+            MemorySegment w = arena.allocate(8);
+            e = assertThrows(ArithmeticException.class, () -> BACKEND.ssyevd(2, floats(arena,
+                    new float[] {1, Float.NaN, 0, 1}), w));
+            assertTrue(e.getMessage().contains("LAPACKE_ssyevd"), e.getMessage());
+        }
+    }
+
+    @Test
+    void closedSegmentsAreRefused() {
+        MemorySegment a;
+        try (Arena arena = Arena.ofConfined()) {
+            a = arena.allocate(4L * 10_000);
+        }
+        MemorySegment closed = a;
+        assertThrows(IllegalStateException.class, () -> BACKEND.sgemm(Transpose.NO, Transpose.NO, 100, 100, 1, 1f,
+                closed, 1, closed, 100, 0f, closed, 100));
+    }
+}
