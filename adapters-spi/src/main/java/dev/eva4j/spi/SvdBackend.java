@@ -1,17 +1,30 @@
 package dev.eva4j.spi;
 
-import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
- * Singular value decompositions for EVA. The incremental-PCA step over a batch of layer groups is added by the EVA
- * engine issue; today's contract is the thin top-k SVD of one matrix (also used for PiSSA-style baselines).
+ * Top-k singular value decompositions for EVA's incremental PCA: one call takes every layer group's problem of one
+ * forward pass as a batch (one launch sequence on a GPU, not one per layer). Also serves thin top-k SVDs of weight
+ * matrices (PiSSA-style baselines).
  */
 public interface SvdBackend extends Provider {
 
+    /** How the top-k triplets are found. */
+    enum Mode {
+        /** A full thin SVD (LAPACK gesdd on the CPU), truncated to k. */
+        EXACT,
+        /** Randomised: q = 2k Gaussian sketch columns (fixed seed), 4 power iterations — the reference's choice. */
+        LOWRANK,
+        /**
+         * Subspace iteration started from the previous components ({@link TopKProblem#warmStart()}) plus k random
+         * columns, with one power iteration; falls back to {@link #LOWRANK} when a problem has no warm start.
+         */
+        WARM
+    }
+
     /**
-     * Top-k singular triplets of a row-major m x n float32 matrix A (A is not modified).
-     * Fills {@code s} (k values, descending) and {@code vt} (k x n, unit rows: the right-singular vectors),
-     * 1 <= k <= min(m, n).
+     * Solves every problem of the batch: fills each problem's singular values (descending) and right-singular
+     * vectors (unit rows). Signs are not normalised here.
      */
-    void topK(int m, int n, int k, MemorySegment a, MemorySegment s, MemorySegment vt);
+    void topK(List<TopKProblem> batch, Mode mode);
 }

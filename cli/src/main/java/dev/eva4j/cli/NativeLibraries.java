@@ -8,6 +8,6 @@ final class NativeLibraries {
     private NativeLibraries() {}
 
     static Optional<Path> openBlasPath() {
-        return Optional.empty(); // wired to the OpenBLAS loader when the CPU backend lands
+        return dev.eva4j.cpu.openblas.OpenBlasLibrary.libraryPath();
     }
 }

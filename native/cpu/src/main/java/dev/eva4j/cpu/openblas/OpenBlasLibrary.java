@@ -75,6 +75,11 @@ public final class OpenBlasLibrary {
         };
     }
 
+    /** The file OpenBLAS was loaded from, when it loaded (benchmarks compile a C baseline against it). */
+    public static java.util.Optional<Path> libraryPath() {
+        return Holder.OUTCOME instanceof Loaded l ? java.util.Optional.of(l.path()) : java.util.Optional.empty();
+    }
+
     /** The loaded library's symbols. @throws IllegalStateException (with the reason) when it is unavailable */
     static SymbolLookup lookup() {
         return switch (Holder.OUTCOME) {
@@ -157,7 +162,7 @@ public final class OpenBlasLibrary {
                     + whatToDo);
         }
         String detail = config(lookup) + " from " + path;
-        LOG.info("loaded {}", detail);
+        LOG.debug("loaded {}", detail);
         return new Loaded(lookup, path, detail);
     }
 

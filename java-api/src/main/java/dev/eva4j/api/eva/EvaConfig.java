@@ -1,0 +1,87 @@
+package dev.eva4j.api.eva;
+
+import dev.eva4j.spi.SvdBackend;
+import java.util.Objects;
+
+/**
+ * Every setting of EVA (../shared/EVA-SPEC.md), with the reference's defaults. Invalid values are rejected with an
+ * {@link IllegalArgumentException} naming the field and its allowed range.
+ *
+ * @param r                    LoRA rank per layer before redistribution (>= 1) [16]
+ * @param alpha                LoRA alpha (> 0) [8, PEFT's default]
+ * @param rho                  components tracked per layer = round(r * rho), >= 1 [2.0]
+ * @param tau                  cosine-similarity threshold for convergence, in [0, 1] [0.99]
+ * @param whiten               divide A's rows by sqrt(singular value) [false]
+ * @param adjustScalingFactors alpha_l = alpha * rank_l / r for redistributed ranks [true]
+ * @param useLabelMask         drop positions whose label equals labelMaskValue [true]
+ * @param labelMaskValue       [-100]
+ * @param maxSteps             cap on incremental steps (forward passes), >= 1 [1000]
+ * @param acceptUnconverged    after maxSteps, keep unconverged layers as they are instead of failing [false]
+ * @param seed                 seed of the randomised SVD sketches [42]
+ * @param svd                  SVD mode [LOWRANK, the reference's]
+ */
+public record EvaConfig(int r, double alpha, double rho, double tau, boolean whiten, boolean adjustScalingFactors,
+                        boolean useLabelMask, int labelMaskValue, int maxSteps, boolean acceptUnconverged, long seed,
+                        SvdBackend.Mode svd) {
+
+    public EvaConfig {
+        if (r < 1) throw new IllegalArgumentException("r must be >= 1, got " + r);
+        if (!(alpha > 0) || Double.isInfinite(alpha)) throw new IllegalArgumentException("alpha must be > 0 and finite, got " + alpha);
+        if (!(rho >= 1) || Double.isInfinite(rho)) throw new IllegalArgumentException("rho must be >= 1 and finite, got " + rho);
+        if (!(tau >= 0 && tau <= 1)) throw new IllegalArgumentException("tau must be in [0, 1], got " + tau);
+        if (maxSteps < 1) throw new IllegalArgumentException("max_steps must be >= 1, got " + maxSteps);
+        Objects.requireNonNull(svd, "svd");
+    }
+
+    public static EvaConfig defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Components tracked per layer: round(r * rho), halves to even as Python's round (the reference). */
+    public int components() {
+        return (int) Math.rint(r * rho);
+    }
+
+    public Builder toBuilder() {
+        return new Builder().r(r).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
+                .adjustScalingFactors(adjustScalingFactors).useLabelMask(useLabelMask).labelMaskValue(labelMaskValue)
+                .maxSteps(maxSteps).acceptUnconverged(acceptUnconverged).seed(seed).svd(svd);
+    }
+
+    public static final class Builder {
+        private int r = 16;
+        private double alpha = 8;
+        private double rho = 2.0;
+        private double tau = 0.99;
+        private boolean whiten;
+        private boolean adjustScalingFactors = true;
+        private boolean useLabelMask = true;
+        private int labelMaskValue = -100;
+        private int maxSteps = 1000;
+        private boolean acceptUnconverged;
+        private long seed = 42;
+        private SvdBackend.Mode svd = SvdBackend.Mode.LOWRANK;
+
+        public Builder r(int v) { r = v; return this; }
+        public Builder alpha(double v) { alpha = v; return this; }
+        public Builder rho(double v) { rho = v; return this; }
+        public Builder tau(double v) { tau = v; return this; }
+        public Builder whiten(boolean v) { whiten = v; return this; }
+        public Builder adjustScalingFactors(boolean v) { adjustScalingFactors = v; return this; }
+        public Builder useLabelMask(boolean v) { useLabelMask = v; return this; }
+        public Builder labelMaskValue(int v) { labelMaskValue = v; return this; }
+        public Builder maxSteps(int v) { maxSteps = v; return this; }
+        public Builder acceptUnconverged(boolean v) { acceptUnconverged = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder svd(SvdBackend.Mode v) { svd = v; return this; }
+
+        public EvaConfig build() {
+            return new EvaConfig(r, alpha, rho, tau, whiten, adjustScalingFactors, useLabelMask, labelMaskValue,
+                    maxSteps, acceptUnconverged, seed, svd);
+        }
+    }
+}

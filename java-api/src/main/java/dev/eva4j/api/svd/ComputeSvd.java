@@ -1,0 +1,149 @@
+package dev.eva4j.api.svd;
+
+import dev.eva4j.spi.ComputeBackend;
+import dev.eva4j.spi.SvdBackend.Mode;
+import dev.eva4j.spi.TopKProblem;
+import dev.eva4j.spi.Transpose;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * The three top-k SVD modes of {@link Mode} written once on top of any {@link ComputeBackend}'s GEMM and LAPACK
+ * operations, so every compute backend (ours or a third party's) gets an SVD backend for free.
+ *
+ * <ul>
+ *   <li>EXACT: thin SVD of the whole matrix (gesdd), truncated to k.</li>
+ *   <li>LOWRANK: Halko-Martinsson-Tropp randomised range finder as torch.svd_lowrank: q = 2k Gaussian columns,
+ *       {@value #LOWRANK_POWER_ITERATIONS} power iterations with re-orthonormalisation, then the SVD of the small
+ *       projection Q^T A.</li>
+ *   <li>WARM: the same range finder started from [previous components | k Gaussian columns] with
+ *       {@value #WARM_POWER_ITERATIONS} power iteration: consecutive EVA steps move the subspace little.</li>
+ * </ul>
+ * Orthonormalisation is CholeskyQR2 done with an eigen-decomposition of the Gram matrix in float64 (columns
+ * pre-scaled to unit norm; directions below float32 resolution are dropped).
+ */
+public final class ComputeSvd {
+    public static final int LOWRANK_POWER_ITERATIONS = 4;
+    public static final int WARM_POWER_ITERATIONS = 1;
+
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private final ComputeBackend compute;
+
+    public ComputeSvd(ComputeBackend compute) {
+        this.compute = Objects.requireNonNull(compute, "compute");
+    }
+
+    public ComputeBackend compute() {
+        return compute;
+    }
+
+    public void topK(List<TopKProblem> batch, Mode mode) {
+        for (TopKProblem p : batch) {
+            switch (mode) {
+                case EXACT -> exact(p);
+                case LOWRANK -> randomized(p, false, LOWRANK_POWER_ITERATIONS);
+                case WARM -> {
+                    if (p.hasWarmStart()) randomized(p, true, WARM_POWER_ITERATIONS);
+                    else randomized(p, false, LOWRANK_POWER_ITERATIONS);
+                }
+            }
+        }
+    }
+
+    // A: m x n. gesdd on a copy; keep the first k triplets.
+    private void exact(TopKProblem p) {
+        int m = p.rows(), n = p.cols(), k = p.k(), r = Math.min(m, n);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(F, (long) m * n);
+            a.copyFrom(p.matrix().asSlice(0, 4L * m * n));
+            MemorySegment s = arena.allocate(F, r), u = arena.allocate(F, (long) m * r), vt = arena.allocate(F, (long) r * n);
+            compute.sgesdd(m, n, a, s, u, vt);
+            MemorySegment.copy(s, 0, p.singularValues(), 0, 4L * k);
+            MemorySegment.copy(vt, 0, p.vt(), 0, 4L * k * n);
+        }
+    }
+
+    // A: m x n, sketch width q = min(2k, m, n).
+    private void randomized(TopKProblem p, boolean warm, int powerIterations) {
+        int m = p.rows(), n = p.cols(), k = p.k();
+        int q = Math.min(2 * k, Math.min(m, n));
+        MemorySegment a = p.matrix();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment omega = arena.allocate(F, (long) n * q); // n x q
+            SplittableRandom rnd = new SplittableRandom(p.seed());
+            int first = 0;
+            if (warm) { // columns 0..k-1: the previous components (k x n, as rows) transposed
+                for (int j = 0; j < k; j++) {
+                    for (int i = 0; i < n; i++) {
+                        omega.setAtIndex(F, (long) i * q + j, p.warmStart().getAtIndex(F, (long) j * n + i));
+                    }
+                }
+                first = k;
+            }
+            for (int i = 0; i < n; i++) {
+                for (int j = first; j < q; j++) omega.setAtIndex(F, (long) i * q + j, (float) gaussian(rnd));
+            }
+            MemorySegment y = arena.allocate(F, (long) m * q); // m x q
+            MemorySegment z = arena.allocate(F, (long) n * q); // n x q
+            compute.sgemm(Transpose.NO, Transpose.NO, m, q, n, 1f, a, n, omega, q, 0f, y, q);
+            orthonormalize(y, m, q, arena);
+            for (int it = 0; it < powerIterations; it++) {
+                compute.sgemm(Transpose.YES, Transpose.NO, n, q, m, 1f, a, n, y, q, 0f, z, q); // A^T Q
+                orthonormalize(z, n, q, arena);
+                compute.sgemm(Transpose.NO, Transpose.NO, m, q, n, 1f, a, n, z, q, 0f, y, q); // A Z
+                orthonormalize(y, m, q, arena);
+            }
+            MemorySegment b = arena.allocate(F, (long) q * n); // q x n = Q^T A
+            compute.sgemm(Transpose.YES, Transpose.NO, q, n, m, 1f, y, q, a, n, 0f, b, n);
+            MemorySegment s = arena.allocate(F, q), u = arena.allocate(F, (long) q * q), vt = arena.allocate(F, (long) q * n);
+            compute.sgesdd(q, n, b, s, u, vt);
+            MemorySegment.copy(s, 0, p.singularValues(), 0, 4L * k);
+            MemorySegment.copy(vt, 0, p.vt(), 0, 4L * k * n);
+        }
+    }
+
+    /** Y (rows x q) <- an orthonormal basis of its column span (CholeskyQR2 through a float64 eigen-decomposition). */
+    void orthonormalize(MemorySegment y, int rows, int q, Arena arena) {
+        MemorySegment gram = arena.allocate(F, (long) q * q);
+        MemorySegment gd = arena.allocate(ValueLayout.JAVA_DOUBLE, (long) q * q);
+        MemorySegment w = arena.allocate(ValueLayout.JAVA_DOUBLE, q);
+        MemorySegment t = arena.allocate(F, (long) q * q);
+        MemorySegment tmp = arena.allocate(F, (long) rows * q);
+        for (int pass = 0; pass < 2; pass++) {
+            // scale columns to unit norm first: the Gram matrix of a power-iterated sketch is badly scaled
+            double[] norm = new double[q];
+            for (long i = 0; i < rows; i++) {
+                for (int j = 0; j < q; j++) {
+                    double v = y.getAtIndex(F, i * q + j);
+                    norm[j] += v * v;
+                }
+            }
+            for (int j = 0; j < q; j++) norm[j] = norm[j] > 0 ? 1 / Math.sqrt(norm[j]) : 0;
+            for (long i = 0; i < rows; i++) {
+                for (int j = 0; j < q; j++) y.setAtIndex(F, i * q + j, (float) (y.getAtIndex(F, i * q + j) * norm[j]));
+            }
+            compute.sgemm(Transpose.YES, Transpose.NO, q, q, rows, 1f, y, q, y, q, 0f, gram, q); // G = Y^T Y
+            for (long i = 0; i < (long) q * q; i++) gd.setAtIndex(ValueLayout.JAVA_DOUBLE, i, gram.getAtIndex(F, i));
+            compute.dsyevd(q, gd, w); // G = W diag(w) W^T, eigenvectors in columns
+            double wMax = Math.max(w.getAtIndex(ValueLayout.JAVA_DOUBLE, q - 1), 0);
+            for (int j = 0; j < q; j++) {
+                double lambda = w.getAtIndex(ValueLayout.JAVA_DOUBLE, j);
+                double scale = lambda > wMax * 1e-12 && lambda > 0 ? 1 / Math.sqrt(lambda) : 0; // drop null directions
+                for (int i = 0; i < q; i++) {
+                    t.setAtIndex(F, (long) i * q + j, (float) (gd.getAtIndex(ValueLayout.JAVA_DOUBLE, (long) i * q + j) * scale));
+                }
+            }
+            compute.sgemm(Transpose.NO, Transpose.NO, rows, q, q, 1f, y, q, t, q, 0f, tmp, q); // Y W diag(w)^-1/2
+            y.copyFrom(tmp.asSlice(0, 4L * rows * q));
+        }
+    }
+
+    private static double gaussian(SplittableRandom rnd) {
+        double u1 = rnd.nextDouble(), u2 = rnd.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+    }
+}
