@@ -26,11 +26,12 @@ class ProviderRegistryTest {
     @Test
     void ordersByPriorityAndKeepsBrokenProvidersAsRows() {
         ProviderRegistry r = registry(Map.of());
-        assertEquals(List.of("check-throws", "fast", "slow"),
+        // eva4j's own allocators (eva 100, uniform 10) sit between the test ones
+        assertEquals(List.of("check-throws", "eva", "fast", "slow", "uniform"),
                 r.all(RankAllocator.class).stream().map(RankAllocator::name).toList());
         List<ProviderStatus> rows = r.status(ProviderKind.RANK_ALLOCATOR);
-        assertEquals(4, rows.size());
-        ProviderStatus broken = rows.get(3);
+        assertEquals(6, rows.size());
+        ProviderStatus broken = rows.get(5);
         assertTrue(broken.broken());
         assertTrue(broken.reason().contains("constructor blew up"), broken.reason());
         ProviderStatus throwsCheck = rows.get(0);
@@ -39,7 +40,7 @@ class ProviderRegistryTest {
 
     @Test
     void picksTheBestAvailableWhenNothingIsNamed() {
-        assertEquals("slow", registry(Map.of()).select(RankAllocator.class, Optional.empty()).name());
+        assertEquals("eva", registry(Map.of()).select(RankAllocator.class, Optional.empty()).name());
     }
 
     @Test
@@ -79,8 +80,8 @@ class ProviderRegistryTest {
         Eva4jModule module = Eva4jModule.builder().registry(registry(Map.of())).build();
         Injector injector = Guice.createInjector(module);
         Map<String, RankAllocator> byName = injector.getInstance(Key.get(new TypeLiteral<Map<String, RankAllocator>>() {}));
-        assertEquals(3, byName.size());
-        assertEquals("slow", injector.getInstance(RankAllocator.class).name());
+        assertEquals(5, byName.size());
+        assertEquals("eva", injector.getInstance(RankAllocator.class).name());
         assertEquals(injector.getInstance(RankAllocator.class), injector.getInstance(RankAllocator.class));
     }
 

@@ -1,0 +1,28 @@
+package dev.eva4j.api.eva;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where EVA's activations come from: our own models' hooks, another runtime's dumps, or shards from many machines.
+ * A batch maps a module path to the masked rows of that layer's input for one forward pass; for an equal-input
+ * group it is enough to supply the rows under any one member's path.
+ */
+public interface ActivationSource extends AutoCloseable {
+
+    /** The target layers, in declaration order. */
+    List<TargetLayer> layers();
+
+    /** Equal-input groups (each a list of module paths); layers in none form groups of one. */
+    List<List<String>> groups();
+
+    /** The next batch, or null at the end of the data. Rows stay valid until the next call. */
+    Map<String, Rows> next() throws IOException;
+
+    /** Starts again from the first batch (EVA cycles over the data until it converges). */
+    void rewind() throws IOException;
+
+    @Override
+    void close() throws IOException;
+}

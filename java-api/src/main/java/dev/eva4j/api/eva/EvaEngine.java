@@ -1,0 +1,256 @@
+package dev.eva4j.api.eva;
+
+import dev.eva4j.spi.RankAllocator;
+import dev.eva4j.spi.SvdBackend;
+import dev.eva4j.spi.TopKProblem;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * EVA over any {@link ActivationSource} (EVA-SPEC): incremental PCA per equal-input group, convergence by cosine
+ * similarity against moving rank targets, redistribution by a {@link RankAllocator} after every step, and the LoRA A
+ * matrices at the end. Memory is bounded by one batch plus the per-group state, whatever the data size.
+ */
+public final class EvaEngine {
+    private final EvaConfig config;
+    private final SvdBackend svd;
+    private final RankAllocator allocator;
+
+    public EvaEngine(EvaConfig config, SvdBackend svd, RankAllocator allocator) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.svd = Objects.requireNonNull(svd, "svd");
+        this.allocator = Objects.requireNonNull(allocator, "allocator");
+    }
+
+    /** One equal-input group: members (indices into the layer list) share one incremental PCA. */
+    private static final class Group {
+        final int[] members;
+        final IncrementalPca pca;
+        boolean[] converged;
+        int steps;
+        boolean done;
+
+        Group(int[] members, int d, int k) {
+            this.members = members;
+            this.pca = new IncrementalPca(d, k);
+            this.converged = new boolean[k];
+        }
+    }
+
+    public EvaResult run(ActivationSource source) throws IOException {
+        return run(source, ProgressListener.NONE);
+    }
+
+    /**
+     * @throws EvaNotConvergedException when max_steps passed with unconverged layers and the config does not accept
+     * @throws IllegalArgumentException on bad input (dimensions, NaN/Inf, empty source, rank > d)
+     */
+    public EvaResult run(ActivationSource source, ProgressListener progress) throws IOException {
+        List<TargetLayer> layers = List.copyOf(source.layers());
+        if (layers.isEmpty()) throw new IllegalArgumentException("no target layers");
+        Map<String, Integer> index = new LinkedHashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            TargetLayer l = layers.get(i);
+            if (index.put(l.module(), i) != null) throw new IllegalArgumentException("layer '" + l.module() + "' is declared twice");
+            if (config.r() > l.inFeatures()) {
+                throw new IllegalArgumentException("rank r = " + config.r() + " exceeds in_features = " + l.inFeatures()
+                        + " of layer '" + l.module() + "'");
+            }
+        }
+        List<Group> groups = buildGroups(layers, index, source.groups());
+        Map<String, Group> groupOf = new HashMap<>();
+        for (Group g : groups) for (int m : g.members) groupOf.put(layers.get(m).module(), g);
+
+        int budget = config.r() * layers.size();
+        int[] maxRanks = new int[layers.size()];
+        for (Group g : groups) for (int m : g.members) maxRanks[m] = g.pca.components();
+        int[] ranks = maxRanks.clone(); // before the first allocation every layer wants all of its components
+
+        int step = 0;
+        long tokens = 0;
+        boolean sawData = false;
+        while (true) {
+            int done = 0;
+            for (Group g : groups) {
+                g.done = allConverged(g.converged, groupRank(g, ranks));
+                if (g.done) done += g.members.length;
+            }
+            progress.step(step, config.maxSteps(), done, layers.size(), tokens);
+            if (done == layers.size() || step >= config.maxSteps()) break;
+            Map<String, Rows> batch = source.next();
+            if (batch == null) {
+                if (!sawData) throw new IllegalArgumentException("the activation source holds no batch");
+                source.rewind();
+                batch = source.next();
+                if (batch == null) throw new IllegalArgumentException("the activation source is empty after rewinding");
+            }
+            sawData = true;
+            step++;
+            tokens += stepAll(batch, layers, groupOf, groups, step);
+            if (groups.stream().allMatch(g -> g.pca.hasComponents())) ranks = allocate(groups, layers.size(), budget, maxRanks);
+        }
+        if (!groups.stream().allMatch(g -> g.pca.hasComponents())) {
+            ranks = allocate(groups, layers.size(), budget, maxRanks); // groups without components offer nothing
+        }
+        EvaResult result = result(layers, groups, ranks, step);
+        if (!result.converged() && !config.acceptUnconverged()) throw new EvaNotConvergedException(result);
+        return result;
+    }
+
+    private List<Group> buildGroups(List<TargetLayer> layers, Map<String, Integer> index, List<List<String>> declared) {
+        int[] groupOf = new int[layers.size()];
+        Arrays.fill(groupOf, -1);
+        List<int[]> memberLists = new ArrayList<>();
+        for (List<String> g : declared) {
+            if (g.isEmpty()) continue;
+            int[] members = new int[g.size()];
+            for (int i = 0; i < g.size(); i++) {
+                Integer li = index.get(g.get(i));
+                if (li == null) throw new IllegalArgumentException("group member '" + g.get(i) + "' is not a target layer");
+                if (groupOf[li] >= 0) throw new IllegalArgumentException("layer '" + g.get(i) + "' is in two groups");
+                if (layers.get(li).inFeatures() != layers.get(index.get(g.getFirst())).inFeatures()) {
+                    throw new IllegalArgumentException("group of '" + g.getFirst() + "' mixes in_features");
+                }
+                groupOf[li] = memberLists.size();
+                members[i] = li;
+            }
+            Arrays.sort(members);
+            memberLists.add(members);
+        }
+        for (int i = 0; i < layers.size(); i++) {
+            if (groupOf[i] < 0) {
+                groupOf[i] = memberLists.size();
+                memberLists.add(new int[] {i});
+            }
+        }
+        memberLists.sort((x, y) -> Integer.compare(x[0], y[0])); // groups in declaration order of their first member
+        List<Group> groups = new ArrayList<>();
+        for (int[] members : memberLists) {
+            int d = layers.get(members[0]).inFeatures();
+            groups.add(new Group(members, d, Math.min(config.components(), d)));
+        }
+        return groups;
+    }
+
+    // Runs one step for every group that is not done, all SVDs in one backend batch; returns rows consumed.
+    private long stepAll(Map<String, Rows> batch, List<TargetLayer> layers, Map<String, Group> groupOf,
+                         List<Group> groups, int step) {
+        Map<Group, Rows> input = new LinkedHashMap<>();
+        for (Map.Entry<String, Rows> e : batch.entrySet()) {
+            Group g = groupOf.get(e.getKey());
+            if (g == null) throw new IllegalArgumentException("batch " + step + " has activations for '" + e.getKey()
+                    + "', which is not a target layer");
+            Rows r = e.getValue();
+            int d = g.pca.dim();
+            if (r.dim() != d) throw new IllegalArgumentException("layer '" + e.getKey() + "': batch " + step + " has rows of "
+                    + r.dim() + " features, expected in_features = " + d);
+            checkFinite(r, e.getKey(), step);
+            input.putIfAbsent(g, r);
+        }
+        long consumed = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            List<IncrementalPca.Step> prepared = new ArrayList<>();
+            List<Group> stepped = new ArrayList<>();
+            for (Group g : groups) {
+                Rows r = input.get(g);
+                if (g.done || r == null || r.count() < g.pca.components()) continue; // too few real tokens: skip
+                prepared.add(g.pca.prepare(r.data(), r.count(), arena, config.seed(),
+                        config.svd() == SvdBackend.Mode.WARM));
+                stepped.add(g);
+                consumed = Math.max(consumed, r.count());
+            }
+            if (prepared.isEmpty()) return consumed;
+            List<TopKProblem> problems = prepared.stream().map(IncrementalPca.Step::problem).toList();
+            svd.topK(problems, config.svd());
+            for (int i = 0; i < stepped.size(); i++) {
+                Group g = stepped.get(i);
+                double[] sims = g.pca.commit(prepared.get(i));
+                g.steps++;
+                if (sims != null) for (int c = 0; c < sims.length; c++) g.converged[c] = sims[c] >= config.tau();
+            }
+        }
+        return consumed;
+    }
+
+    private static void checkFinite(Rows r, String layer, int step) {
+        MemorySegment s = r.data();
+        long n = (long) r.count() * r.dim();
+        for (long i = 0; i < n; i++) {
+            float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException("layer '" + layer + "': batch " + step + " holds " + v + " at row "
+                        + i / r.dim() + ", column " + i % r.dim());
+            }
+        }
+    }
+
+    private int[] allocate(List<Group> groups, int layers, int budget, int[] maxRanks) {
+        List<double[]> spectra = new ArrayList<>(java.util.Collections.nCopies(layers, (double[]) null));
+        for (Group g : groups) {
+            double[] evr = g.pca.hasComponents() ? g.pca.explainedVarianceRatio() : new double[g.pca.components()];
+            for (int m : g.members) spectra.set(m, evr);
+        }
+        int[] raw = allocator.allocate(spectra, budget, maxRanks);
+        if (raw.length != layers) throw new IllegalStateException("rank allocator '" + allocator.name() + "' returned "
+                + raw.length + " ranks for " + layers + " layers");
+        int[] ranks = new int[layers];
+        for (Group g : groups) { // members offer identical candidates: split the group's total evenly, first ones first
+            int total = 0;
+            for (int m : g.members) total += raw[m];
+            int each = total / g.members.length, extra = total % g.members.length;
+            for (int i = 0; i < g.members.length; i++) {
+                ranks[g.members[i]] = Math.min(maxRanks[g.members[i]], each + (i < extra ? 1 : 0));
+            }
+        }
+        return ranks;
+    }
+
+    private static int groupRank(Group g, int[] ranks) {
+        int r = 0;
+        for (int m : g.members) r = Math.max(r, ranks[m]);
+        return r;
+    }
+
+    private static boolean allConverged(boolean[] converged, int upTo) {
+        for (int i = 0; i < upTo; i++) if (!converged[i]) return false;
+        return true;
+    }
+
+    private EvaResult result(List<TargetLayer> layers, List<Group> groups, int[] ranks, int steps) {
+        LayerResult[] out = new LayerResult[layers.size()];
+        List<String> unconverged = new ArrayList<>();
+        for (Group g : groups) {
+            boolean done = g.pca.hasComponents() && allConverged(g.converged, groupRank(g, ranks));
+            float[] comps = g.pca.componentsCopy();
+            float[] s = g.pca.singularValues();
+            double[] spectrum = g.pca.hasComponents() ? g.pca.explainedVarianceRatio() : new double[0];
+            int d = g.pca.dim();
+            for (int m : g.members) {
+                TargetLayer l = layers.get(m);
+                int rank = comps == null ? 0 : ranks[m];
+                float[] a = new float[rank * d]; // a copy per layer: whitening never touches shared state
+                if (rank > 0) System.arraycopy(comps, 0, a, 0, rank * d);
+                if (config.whiten()) {
+                    for (int i = 0; i < rank; i++) {
+                        float scale = (float) (1 / Math.sqrt(s[i]));
+                        for (int j = 0; j < d; j++) a[i * d + j] *= scale;
+                    }
+                }
+                double alpha = config.adjustScalingFactors() ? config.alpha() * rank / config.r() : config.alpha();
+                out[m] = new LayerResult(l, rank, alpha, a, spectrum, g.steps, g.pca.samplesSeen(), done,
+                        layers.get(g.members[0]).module());
+                if (!done) unconverged.add(l.module());
+            }
+        }
+        return new EvaResult(config, List.of(out), steps, unconverged.isEmpty(), List.copyOf(unconverged), allocator.name());
+    }
+}

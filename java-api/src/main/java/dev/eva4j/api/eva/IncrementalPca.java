@@ -1,0 +1,199 @@
+package dev.eva4j.api.eva;
+
+import dev.eva4j.spi.TopKProblem;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The running state of one equal-input group's incremental PCA (EVA-SPEC "Incremental PCA"): sample count, float64
+ * mean and variance, and the top-k singular values and components. A step is split in two so that every group of a
+ * forward pass can go to the SVD backend as one batch: {@link #prepare} builds the matrix M and the new statistics,
+ * {@link #commit} takes the SVD's answer.
+ *
+ * <p>Shapes: d = input features, k = tracked components, X is n_t x d (row-major float32).
+ */
+public final class IncrementalPca {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+
+    private final int d;
+    private final int k;
+    private long n;
+    private double[] mean; // d
+    private double[] var;  // d, population variance
+    private float[] singularValues; // k
+    private float[] components;     // k x d, unit rows
+    private double[] explainedVarianceRatio; // k
+
+    public IncrementalPca(int d, int k) {
+        if (d < 1) throw new IllegalArgumentException("d must be >= 1, got " + d);
+        if (k < 1 || k > d) throw new IllegalArgumentException("components must be in [1, d = " + d + "], got " + k);
+        this.d = d;
+        this.k = k;
+    }
+
+    /** A prepared step: M for the SVD, plus the statistics to adopt when it is committed. */
+    public record Step(TopKProblem problem, long nTotal, double[] mean, double[] var) {}
+
+    public int dim() { return d; }
+    public int components() { return k; }
+    public long samplesSeen() { return n; }
+    public boolean hasComponents() { return components != null; }
+    public double[] mean() { return mean == null ? null : mean.clone(); }
+    public double[] variance() { return var == null ? null : var.clone(); }
+    public float[] singularValues() { return singularValues == null ? null : singularValues.clone(); }
+    /** k x d row-major copy of the components. */
+    public float[] componentsCopy() { return components == null ? null : components.clone(); }
+    public double[] explainedVarianceRatio() { return explainedVarianceRatio == null ? null : explainedVarianceRatio.clone(); }
+
+    /**
+     * Builds M for a batch of rows (EVA-SPEC step 1-2). The caller must not pass fewer than k rows.
+     *
+     * @param x    n_t x d float32 rows
+     * @param warm whether to hand the current components to the backend as a warm start
+     */
+    public Step prepare(MemorySegment x, int rows, Arena arena, long seed, boolean warm) {
+        if (rows < k) throw new IllegalArgumentException("a step needs at least k = " + k + " rows, got " + rows);
+        // batch statistics in float64 (Chan et al.): sum, then centred sum of squares with the compensation term
+        double[] sum = new double[d];
+        for (long i = 0; i < rows; i++) {
+            long base = i * d;
+            for (int j = 0; j < d; j++) sum[j] += x.getAtIndex(F, base + j);
+        }
+        double[] batchMean = new double[d];
+        for (int j = 0; j < d; j++) batchMean[j] = sum[j] / rows;
+        double[] m2 = new double[d], comp = new double[d];
+        for (long i = 0; i < rows; i++) {
+            long base = i * d;
+            for (int j = 0; j < d; j++) {
+                double t = x.getAtIndex(F, base + j) - batchMean[j];
+                m2[j] += t * t;
+                comp[j] += t;
+            }
+        }
+        for (int j = 0; j < d; j++) m2[j] -= comp[j] * comp[j] / rows;
+        long nTot = n + rows;
+        double[] newMean = new double[d], newVar = new double[d];
+        for (int j = 0; j < d; j++) {
+            if (n == 0) {
+                newMean[j] = batchMean[j];
+                newVar[j] = m2[j] / nTot;
+            } else {
+                double delta = mean[j] - batchMean[j];
+                newMean[j] = (n * mean[j] + sum[j]) / nTot;
+                newVar[j] = (n * var[j] + m2[j] + (double) n * rows / nTot * delta * delta) / nTot;
+            }
+        }
+        int mRows = n == 0 ? rows : k + rows + 1;
+        MemorySegment m = arena.allocate(F, (long) mRows * d);
+        long r0 = 0;
+        if (n > 0) { // diag(S) V
+            for (int i = 0; i < k; i++) {
+                for (int j = 0; j < d; j++) m.setAtIndex(F, (long) i * d + j, singularValues[i] * components[i * d + j]);
+            }
+            r0 = k;
+        }
+        double[] center = n == 0 ? newMean : batchMean;
+        for (long i = 0; i < rows; i++) {
+            long src = i * d, dst = (r0 + i) * d;
+            for (int j = 0; j < d; j++) m.setAtIndex(F, dst + j, (float) (x.getAtIndex(F, src + j) - center[j]));
+        }
+        if (n > 0) { // mean-correction row
+            double factor = Math.sqrt((double) n / nTot * rows);
+            long dst = (r0 + rows) * d;
+            for (int j = 0; j < d; j++) m.setAtIndex(F, dst + j, (float) (factor * (mean[j] - batchMean[j])));
+        }
+        MemorySegment s = arena.allocate(F, k), vt = arena.allocate(F, (long) k * d);
+        MemorySegment warmStart = MemorySegment.NULL;
+        if (warm && components != null) {
+            warmStart = arena.allocate(F, (long) k * d);
+            MemorySegment.copy(components, 0, warmStart, F, 0, k * d);
+        }
+        return new Step(new TopKProblem(mRows, d, k, m, s, vt, warmStart, seed), nTot, newMean, newVar);
+    }
+
+    /**
+     * Adopts a solved step: sign-flips each component so its largest-magnitude entry is positive (EVA-SPEC step 4)
+     * and computes the explained-variance ratios S_i^2 / sum_j(var_j * n_tot).
+     *
+     * @return per component, the cosine similarity with the previous component (null on the first step)
+     */
+    public double[] commit(Step step) {
+        float[] s = new float[k], v = new float[k * d];
+        MemorySegment.copy(step.problem().singularValues(), F, 0, s, 0, k);
+        MemorySegment.copy(step.problem().vt(), F, 0, v, 0, k * d);
+        for (int i = 0; i < k; i++) {
+            int arg = 0;
+            float best = -1;
+            for (int j = 0; j < d; j++) {
+                float a = Math.abs(v[i * d + j]);
+                if (a > best) { best = a; arg = j; }
+            }
+            if (v[i * d + arg] < 0) for (int j = 0; j < d; j++) v[i * d + j] = -v[i * d + j];
+        }
+        double[] sims = null;
+        if (components != null) {
+            sims = new double[k];
+            for (int i = 0; i < k; i++) sims[i] = cosine(v, components, i, d);
+        }
+        double total = 0;
+        for (int j = 0; j < d; j++) total += step.var()[j] * step.nTotal();
+        double[] evr = new double[k];
+        for (int i = 0; i < k; i++) evr[i] = total > 0 ? (double) s[i] * s[i] / total : 0;
+        n = step.nTotal();
+        mean = step.mean();
+        var = step.var();
+        singularValues = s;
+        components = v;
+        explainedVarianceRatio = evr;
+        return sims;
+    }
+
+    /**
+     * Merges another group state of the same shape into a fresh state (EVA-SPEC "Mergeable state"): the statistics
+     * combine exactly (Chan), the components through the SVD of [diag(S_a) V_a; diag(S_b) V_b; c] with the
+     * mean-correction row c = sqrt(n_a n_b / n) (mean_a - mean_b). The problem is returned for the caller's backend.
+     */
+    public static Step prepareMerge(IncrementalPca a, IncrementalPca b, Arena arena, long seed) {
+        if (a.d != b.d || a.k != b.k) throw new IllegalArgumentException("cannot merge states of different shapes");
+        if (!a.hasComponents() || !b.hasComponents()) throw new IllegalArgumentException("both states must have components");
+        int d = a.d, k = a.k;
+        long nTot = a.n + b.n;
+        double[] mean = new double[d], var = new double[d];
+        for (int j = 0; j < d; j++) {
+            double delta = a.mean[j] - b.mean[j];
+            mean[j] = (a.n * a.mean[j] + b.n * b.mean[j]) / nTot;
+            var[j] = (a.n * a.var[j] + b.n * b.var[j] + (double) a.n * b.n / nTot * delta * delta) / nTot;
+        }
+        int rows = 2 * k + 1;
+        MemorySegment m = arena.allocate(F, (long) rows * d);
+        for (int i = 0; i < k; i++) {
+            for (int j = 0; j < d; j++) {
+                m.setAtIndex(F, (long) i * d + j, a.singularValues[i] * a.components[i * d + j]);
+                m.setAtIndex(F, (long) (k + i) * d + j, b.singularValues[i] * b.components[i * d + j]);
+            }
+        }
+        double factor = Math.sqrt((double) a.n * b.n / nTot);
+        for (int j = 0; j < d; j++) m.setAtIndex(F, (long) 2 * k * d + j, (float) (factor * (a.mean[j] - b.mean[j])));
+        MemorySegment s = arena.allocate(F, k), vt = arena.allocate(F, (long) k * d);
+        return new Step(new TopKProblem(rows, d, k, m, s, vt, MemorySegment.NULL, seed), nTot, mean, var);
+    }
+
+    /** A fresh state holding a merged step's result. */
+    public static IncrementalPca fromMerge(int d, int k, Step merged) {
+        IncrementalPca p = new IncrementalPca(d, k);
+        p.commit(merged);
+        return p;
+    }
+
+    private static double cosine(float[] a, float[] b, int row, int d) {
+        double dot = 0, na = 0, nb = 0;
+        for (int j = 0; j < d; j++) {
+            double x = a[row * d + j], y = b[row * d + j];
+            dot += x * y;
+            na += x * x;
+            nb += y * y;
+        }
+        return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+    }
+}
