@@ -37,7 +37,10 @@ final class Errors {
     static String userMessage(Throwable ex) {
         if (ex instanceof UncheckedIOException u) ex = u.getCause();
         if (ex instanceof ProviderSelectionException p) return p.getMessage(); // problem + the provider table
-        if (ex instanceof UserException || ex instanceof IllegalArgumentException) return ex.getMessage();
+        if (ex instanceof UserException || ex instanceof IllegalArgumentException
+                || ex instanceof dev.eva4j.api.eva.EvaNotConvergedException) {
+            return ex.getMessage();
+        }
         if (ex instanceof NoSuchFileException f) return "no such file or folder: " + f.getFile();
         if (ex instanceof AccessDeniedException f) return "permission denied: " + f.getFile();
         if (ex instanceof FileSystemException f) {

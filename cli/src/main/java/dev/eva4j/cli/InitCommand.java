@@ -1,0 +1,132 @@
+package dev.eva4j.cli;
+
+import dev.eva4j.api.eva.EvaConfig;
+import dev.eva4j.api.eva.EvaEngine;
+import dev.eva4j.api.eva.EvaResult;
+import dev.eva4j.api.eva.LayerResult;
+import dev.eva4j.api.eva.SafetensorsActivationSource;
+import dev.eva4j.api.peft.PeftAdapterWriter;
+import dev.eva4j.api.providers.ProviderRegistry;
+import dev.eva4j.spi.RankAllocator;
+import dev.eva4j.spi.SvdBackend;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code eva4j init}: an EVA-initialised LoRA adapter, today from activations produced elsewhere. */
+@Command(name = "init", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Computes an EVA initialisation and writes a PEFT LoRA adapter folder "
+                + "(adapter_config.json, adapter_model.safetensors, eva_report.json).",
+                "--activations PATH: a safetensors file or a folder of them (one per batch, read in name order); each "
+                        + "tensor is one layer's masked input rows [rows, d_in] named by module path (F32/F16/BF16). "
+                        + "__metadata__ may carry eva4j.out_features (JSON: module -> out features) and eva4j.groups "
+                        + "(JSON list of lists of modules sharing an input)."})
+final class InitCommand implements Callable<Integer> {
+
+    @Option(names = "--activations", paramLabel = "PATH", description = "activations produced elsewhere (see above)")
+    Path activations;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "adapter folder to write (replaced atomically)")
+    Path out;
+
+    @Option(names = {"--rank", "-r"}, defaultValue = "16", description = "LoRA rank per layer before redistribution (default ${DEFAULT-VALUE})")
+    int rank;
+
+    @Option(names = "--alpha", defaultValue = "8", description = "LoRA alpha (default ${DEFAULT-VALUE})")
+    double alpha;
+
+    @Option(names = "--rho", defaultValue = "2.0", description = ">= 1; components tracked per layer = round(r * rho) (default ${DEFAULT-VALUE})")
+    double rho;
+
+    @Option(names = "--tau", defaultValue = "0.99", description = "in [0, 1]; cosine similarity for convergence (default ${DEFAULT-VALUE})")
+    double tau;
+
+    @Option(names = "--whiten", description = "divide A's rows by sqrt(singular value)")
+    boolean whiten;
+
+    @Option(names = "--no-adjust-scaling", description = "keep alpha for every layer instead of alpha * rank / r")
+    boolean noAdjustScaling;
+
+    @Option(names = "--svd", defaultValue = "lowrank", description = "exact, lowrank or warm (default ${DEFAULT-VALUE})")
+    String svdMode;
+
+    @Option(names = "--max-steps", defaultValue = "1000", description = "cap on incremental steps (default ${DEFAULT-VALUE})")
+    int maxSteps;
+
+    @Option(names = "--accept-unconverged", description = "after --max-steps, write the adapter with unconverged layers as they are")
+    boolean acceptUnconverged;
+
+    @Option(names = "--rows-per-step", defaultValue = "8192", description = "split tensors with more rows into steps of this many (default ${DEFAULT-VALUE})")
+    int rowsPerStep;
+
+    @Option(names = "--seed", defaultValue = "42", description = "seed of the randomised SVD (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--allocator", description = "rank allocator (default: eva; see eva4j backends)")
+    String allocatorName;
+
+    @Option(names = "--svd-backend", description = "SVD backend (default: best available; see eva4j backends)")
+    String svdBackendName;
+
+    @Option(names = "--out-features", split = ",", paramLabel = "MODULE=N",
+            description = "out features per module, completing the activations' metadata")
+    Map<String, Integer> outFeatures = new LinkedHashMap<>();
+
+    @Option(names = "--base-model", description = "base_model_name_or_path written into adapter_config.json")
+    String baseModel;
+
+    @Option(names = "--task-type", description = "task_type written into adapter_config.json (e.g. CAUSAL_LM)")
+    String taskType;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (activations == null) {
+            throw new UserException("name the activations with --activations PATH (initialising from a model and a "
+                    + "data file comes with the models issue)");
+        }
+        EvaConfig config = EvaConfig.builder().r(rank).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
+                .adjustScalingFactors(!noAdjustScaling).maxSteps(maxSteps).acceptUnconverged(acceptUnconverged)
+                .seed(seed).svd(mode(svdMode)).build();
+        ProviderRegistry registry = ProviderRegistry.discover(Main.class.getClassLoader());
+        SvdBackend svd = registry.select(SvdBackend.class, Optional.ofNullable(svdBackendName));
+        RankAllocator allocator = registry.select(RankAllocator.class, Optional.ofNullable(allocatorName));
+        PrintWriter err = spec.commandLine().getErr();
+        EvaResult result;
+        long start = System.nanoTime();
+        try (SafetensorsActivationSource source = SafetensorsActivationSource.open(activations, rowsPerStep, outFeatures);
+             ProgressBar bar = new ProgressBar(err, "EVA")) {
+            err.printf("EVA on %d layer(s) from %d file(s): r=%d rho=%s tau=%s svd=%s on %s, allocator %s%n",
+                    source.layers().size(), source.files().size(), rank, rho, tau, svdMode, svd.name(), allocator.name());
+            err.flush();
+            result = new EvaEngine(config, svd, allocator).run(source, bar::update);
+        }
+        double seconds = (System.nanoTime() - start) * 1e-9;
+        PeftAdapterWriter.write(out, result, new PeftAdapterWriter.Options(baseModel, taskType, 0.0));
+        PrintWriter o = spec.commandLine().getOut();
+        RankTable.print(o, result);
+        o.printf("%d step(s) in %.1f s; %s; adapter written to %s%n", result.steps(), seconds,
+                result.converged() ? "all layers converged" : result.unconverged().size() + " layer(s) NOT converged",
+                out);
+        o.flush();
+        return 0;
+    }
+
+    static SvdBackend.Mode mode(String name) {
+        try {
+            return SvdBackend.Mode.valueOf(name.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--svd must be exact, lowrank or warm, got '" + name + "'");
+        }
+    }
+}

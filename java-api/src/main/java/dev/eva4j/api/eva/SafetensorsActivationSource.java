@@ -1,0 +1,263 @@
+package dev.eva4j.api.eva;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eva4j.api.safetensors.SafetensorsFile;
+import dev.eva4j.api.safetensors.TensorInfo;
+import dev.eva4j.api.tensor.DType;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Activations produced elsewhere, as safetensors: one file, or a folder of files read in name order, one file per
+ * batch. Each tensor holds one layer's masked rows, named by module path, shape [rows, d_in], F32/F16/BF16. The
+ * first file's {@code __metadata__} may carry {@code eva4j.out_features} (JSON object: module path -> out features)
+ * and {@code eva4j.groups} (JSON list of lists of module paths sharing an input). A tensor of more than
+ * {@code rowsPerStep} rows is split into steps of that many rows (a remainder smaller than that joins the last one).
+ *
+ * <p>Memory stays bounded: one file is mapped at a time and F32 rows are read in place; F16/BF16 rows are widened
+ * one step at a time.
+ */
+public final class SafetensorsActivationSource implements ActivationSource {
+    public static final String OUT_FEATURES_KEY = "eva4j.out_features";
+    public static final String GROUPS_KEY = "eva4j.groups";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<Path> files;
+    private final int rowsPerStep;
+    private final List<TargetLayer> layers;
+    private final List<List<String>> groups;
+    private final Map<String, Integer> dims = new LinkedHashMap<>();
+
+    private int fileIndex;
+    private SafetensorsFile current;
+    private Arena stepArena;
+    private int chunk;       // which chunk of the current file comes next
+    private int chunks;      // how many chunks the current file has
+
+    /**
+     * @param outFeatures module path -> out features, overriding or completing the file's metadata (may be empty)
+     */
+    public static SafetensorsActivationSource open(Path path, int rowsPerStep, Map<String, Integer> outFeatures)
+            throws IOException {
+        if (rowsPerStep < 1) throw new IllegalArgumentException("--rows-per-step must be >= 1, got " + rowsPerStep);
+        List<Path> files = list(path);
+        return new SafetensorsActivationSource(files, rowsPerStep, outFeatures);
+    }
+
+    static List<Path> list(Path path) throws IOException {
+        if (!Files.exists(path)) throw new java.nio.file.NoSuchFileException(path.toString());
+        if (Files.isRegularFile(path)) return List.of(path);
+        List<Path> files;
+        try (Stream<Path> s = Files.list(path)) {
+            files = s.filter(p -> p.getFileName().toString().endsWith(".safetensors") && Files.isRegularFile(p))
+                    .sorted().toList();
+        }
+        if (files.isEmpty()) throw new IllegalArgumentException(path + ": no .safetensors files in this folder");
+        return files;
+    }
+
+    private SafetensorsActivationSource(List<Path> files, int rowsPerStep, Map<String, Integer> outFeatures)
+            throws IOException {
+        this.files = files;
+        this.rowsPerStep = rowsPerStep;
+        try (SafetensorsFile first = SafetensorsFile.open(files.getFirst())) {
+            if (first.tensors().isEmpty()) throw new IllegalArgumentException(files.getFirst() + ": holds no tensors");
+            Map<String, Integer> out = new LinkedHashMap<>(parseOutFeatures(first));
+            out.putAll(outFeatures);
+            List<TargetLayer> ls = new ArrayList<>();
+            for (TensorInfo t : first.tensors()) {
+                int d = checkShape(files.getFirst(), t);
+                Integer o = out.get(t.name());
+                if (o == null) {
+                    throw new IllegalArgumentException(files.getFirst() + ": out features of '" + t.name() + "' unknown;"
+                            + " put them in the file's __metadata__ as " + OUT_FEATURES_KEY + " or pass --out-features");
+                }
+                dims.put(t.name(), d);
+                ls.add(new TargetLayer(t.name(), d, o));
+            }
+            this.layers = List.copyOf(ls);
+            this.groups = parseGroups(first, dims.keySet());
+        }
+    }
+
+    private static Map<String, Integer> parseOutFeatures(SafetensorsFile f) {
+        String v = f.metadata().get(OUT_FEATURES_KEY);
+        if (v == null) return Map.of();
+        Map<String, Integer> out = new LinkedHashMap<>();
+        JsonNode n = parse(f.path(), OUT_FEATURES_KEY, v);
+        if (!n.isObject()) throw new IllegalArgumentException(f.path() + ": " + OUT_FEATURES_KEY + " must be a JSON object");
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 1) {
+                throw new IllegalArgumentException(f.path() + ": " + OUT_FEATURES_KEY + "['" + e.getKey()
+                        + "'] must be a positive integer");
+            }
+            out.put(e.getKey(), e.getValue().asInt());
+        }
+        return out;
+    }
+
+    private static List<List<String>> parseGroups(SafetensorsFile f, Set<String> known) {
+        String v = f.metadata().get(GROUPS_KEY);
+        if (v == null) return List.of();
+        JsonNode n = parse(f.path(), GROUPS_KEY, v);
+        String shape = f.path() + ": " + GROUPS_KEY + " must be a JSON list of lists of module paths";
+        if (!n.isArray()) throw new IllegalArgumentException(shape);
+        List<List<String>> groups = new ArrayList<>();
+        for (JsonNode g : n) {
+            if (!g.isArray()) throw new IllegalArgumentException(shape);
+            List<String> members = new ArrayList<>();
+            for (JsonNode m : g) {
+                if (!m.isTextual()) throw new IllegalArgumentException(shape);
+                if (!known.contains(m.asText())) {
+                    throw new IllegalArgumentException(f.path() + ": " + GROUPS_KEY + " names '" + m.asText()
+                            + "', which has no tensor in the file");
+                }
+                members.add(m.asText());
+            }
+            groups.add(List.copyOf(members));
+        }
+        return List.copyOf(groups);
+    }
+
+    private static JsonNode parse(Path file, String key, String value) {
+        try {
+            return JSON.readTree(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(file + ": " + key + " is not valid JSON: "
+                    + e.getOriginalMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    private static int checkShape(Path file, TensorInfo t) {
+        if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
+            throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' is " + t.dtype()
+                    + "; activations must be F32, F16 or BF16");
+        }
+        long[] s = t.shape();
+        if (s.length != 2 || s[1] < 1 || s[1] > Integer.MAX_VALUE || s[0] > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' has shape "
+                    + java.util.Arrays.toString(s) + "; activations must be [rows, d_in]");
+        }
+        return (int) s[1];
+    }
+
+    @Override
+    public List<TargetLayer> layers() {
+        return layers;
+    }
+
+    @Override
+    public List<List<String>> groups() {
+        return groups;
+    }
+
+    /** The files, in the order they are read. */
+    public List<Path> files() {
+        return files;
+    }
+
+    @Override
+    public Map<String, Rows> next() throws IOException {
+        if (stepArena != null) {
+            stepArena.close();
+            stepArena = null;
+        }
+        while (current == null || chunk >= chunks) {
+            closeCurrent();
+            if (fileIndex >= files.size()) return null;
+            openFile(files.get(fileIndex++));
+        }
+        stepArena = Arena.ofConfined();
+        Map<String, Rows> batch = new LinkedHashMap<>();
+        for (TensorInfo t : current.tensors()) {
+            int d = dims.get(t.name());
+            int rows = (int) t.shape()[0];
+            int n = chunkCount(rows);
+            if (chunk >= n) continue;
+            long from = (long) chunk * rowsPerStep;
+            long to = chunk == n - 1 ? rows : from + rowsPerStep;
+            batch.put(t.name(), rows(t, from, to, d));
+        }
+        chunk++;
+        return batch;
+    }
+
+    private Rows rows(TensorInfo t, long from, long to, int d) {
+        MemorySegment raw = current.raw(t.name());
+        int count = (int) (to - from);
+        long elems = (long) count * d;
+        if (t.dtype() == DType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            return new Rows(raw.asSlice(from * d * 4, elems * 4), count, d);
+        }
+        MemorySegment out = stepArena.allocate(elems * 4, 4);
+        long bytes = t.dtype().byteSize();
+        MemorySegment src = raw.asSlice(from * d * bytes, elems * bytes);
+        for (long i = 0; i < elems; i++) {
+            short bits = src.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i * 2);
+            float v = t.dtype() == DType.F16 ? Float.float16ToFloat(bits) : Float.intBitsToFloat((bits & 0xffff) << 16);
+            out.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, v);
+        }
+        return new Rows(out, count, d);
+    }
+
+    private int chunkCount(int rows) {
+        return rows <= rowsPerStep ? 1 : rows / rowsPerStep;
+    }
+
+    private void openFile(Path file) throws IOException {
+        current = SafetensorsFile.open(file);
+        int maxChunks = 0;
+        for (TensorInfo t : current.tensors()) {
+            Integer d = dims.get(t.name());
+            int dim = checkShape(file, t);
+            if (d == null) {
+                throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' is not a layer of the first file "
+                        + files.getFirst().getFileName());
+            }
+            if (dim != d) {
+                throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' has d_in = " + dim
+                        + " but " + d + " in " + files.getFirst().getFileName());
+            }
+            maxChunks = Math.max(maxChunks, chunkCount((int) t.shape()[0]));
+        }
+        chunk = 0;
+        chunks = maxChunks;
+    }
+
+    private void closeCurrent() {
+        if (current != null) {
+            current.close();
+            current = null;
+        }
+    }
+
+    @Override
+    public void rewind() {
+        if (stepArena != null) {
+            stepArena.close();
+            stepArena = null;
+        }
+        closeCurrent();
+        fileIndex = 0;
+        chunk = chunks = 0;
+    }
+
+    @Override
+    public void close() {
+        rewind();
+    }
+}

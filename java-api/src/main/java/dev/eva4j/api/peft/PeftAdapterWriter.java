@@ -1,0 +1,127 @@
+package dev.eva4j.api.peft;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eva4j.api.eva.EvaConfig;
+import dev.eva4j.api.eva.EvaResult;
+import dev.eva4j.api.eva.LayerResult;
+import dev.eva4j.api.safetensors.SafetensorsWriter;
+import dev.eva4j.api.safetensors.TensorData;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes an EVA result as a Hugging Face PEFT LoRA adapter folder (EVA-SPEC "Output"): {@code adapter_config.json},
+ * {@code adapter_model.safetensors} (lora_A = EVA's components, lora_B = 0, float32; rank-0 layers absent) and eva4j's
+ * {@code eva_report.json}. The folder appears all at once or not at all.
+ */
+public final class PeftAdapterWriter {
+    public static final String CONFIG = "adapter_config.json";
+    public static final String WEIGHTS = "adapter_model.safetensors";
+    public static final String REPORT = "eva_report.json";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** What PEFT needs beyond the EVA result. */
+    public record Options(String baseModelNameOrPath, String taskType, double loraDropout) {
+        public static Options defaults() {
+            return new Options(null, null, 0.0);
+        }
+    }
+
+    private PeftAdapterWriter() {}
+
+    public static void write(Path dir, EvaResult result, Options options) throws IOException {
+        List<TensorData> tensors = new ArrayList<>();
+        for (LayerResult l : result.layers()) {
+            if (l.rank() == 0) continue;
+            String prefix = "base_model.model." + l.layer().module();
+            tensors.add(TensorData.ofFloats(prefix + ".lora_A.weight", new long[] {l.rank(), l.layer().inFeatures()}, l.a()));
+            tensors.add(TensorData.ofFloats(prefix + ".lora_B.weight", new long[] {l.layer().outFeatures(), l.rank()},
+                    new float[l.layer().outFeatures() * l.rank()]));
+        }
+        if (tensors.isEmpty()) throw new IllegalArgumentException("every layer has rank 0: no adapter to write");
+        byte[] config = JSON.writeValueAsBytes(config(result, options));
+        byte[] report = JSON.writeValueAsBytes(report(result));
+        AtomicDirectory.write(dir, tmp -> {
+            SafetensorsWriter.write(tmp.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+            java.nio.file.Files.write(tmp.resolve(CONFIG), config);
+            java.nio.file.Files.write(tmp.resolve(REPORT), report);
+        });
+    }
+
+    static ObjectNode config(EvaResult result, Options options) {
+        EvaConfig c = result.config();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("peft_type", "LORA");
+        n.put("base_model_name_or_path", options.baseModelNameOrPath());
+        n.put("task_type", options.taskType());
+        n.put("r", c.r());
+        number(n, "lora_alpha", c.alpha());
+        n.put("lora_dropout", options.loraDropout());
+        ArrayNode targets = n.putArray("target_modules");
+        ObjectNode rankPattern = JSON.createObjectNode(), alphaPattern = JSON.createObjectNode();
+        for (LayerResult l : result.layers()) {
+            if (l.rank() == 0) continue;
+            targets.add(l.layer().module());
+            if (l.rank() != c.r()) rankPattern.put(l.layer().module(), l.rank());
+            if (l.alpha() != c.alpha()) number(alphaPattern, l.layer().module(), l.alpha());
+        }
+        n.set("rank_pattern", rankPattern);
+        n.set("alpha_pattern", alphaPattern);
+        n.put("init_lora_weights", "eva");
+        ObjectNode eva = n.putObject("eva_config");
+        number(eva, "rho", c.rho());
+        eva.put("tau", c.tau());
+        eva.put("use_label_mask", c.useLabelMask());
+        eva.put("label_mask_value", c.labelMaskValue());
+        eva.put("whiten", c.whiten());
+        eva.put("adjust_scaling_factors", c.adjustScalingFactors());
+        n.put("bias", "none");
+        n.put("fan_in_fan_out", false);
+        n.put("use_rslora", false);
+        n.put("use_dora", false);
+        n.putNull("modules_to_save");
+        n.put("inference_mode", true);
+        return n;
+    }
+
+    static ObjectNode report(EvaResult result) {
+        EvaConfig c = result.config();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("steps", result.steps());
+        n.put("converged", result.converged());
+        ArrayNode unconverged = n.putArray("unconverged");
+        result.unconverged().forEach(unconverged::add);
+        n.put("rank_budget", c.r() * result.layers().size());
+        n.put("total_rank", result.totalRank());
+        n.put("allocator", result.allocator());
+        n.put("svd", c.svd().name().toLowerCase(java.util.Locale.ROOT));
+        n.put("seed", c.seed());
+        ObjectNode layers = n.putObject("layers");
+        for (LayerResult l : result.layers()) {
+            ObjectNode o = layers.putObject(l.layer().module());
+            o.put("rank", l.rank());
+            number(o, "alpha", l.alpha());
+            o.put("in_features", l.layer().inFeatures());
+            o.put("out_features", l.layer().outFeatures());
+            o.put("group", l.group());
+            o.put("steps", l.steps());
+            o.put("tokens", l.tokens());
+            o.put("converged", l.converged());
+            ArrayNode s = o.putArray("explained_variance_ratio");
+            for (double v : l.spectrum()) s.add(v);
+        }
+        return n;
+    }
+
+    /** Integral values as JSON integers (PEFT's lora_alpha is an int), others as doubles. */
+    private static void number(ObjectNode n, String field, double v) {
+        if (v == Math.rint(v) && Math.abs(v) < 1e15) n.put(field, (long) v);
+        else n.put(field, v);
+    }
+}
