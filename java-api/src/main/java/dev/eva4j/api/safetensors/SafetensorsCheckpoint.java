@@ -114,7 +114,7 @@ public final class SafetensorsCheckpoint implements TensorReader {
                 shard.metadata().forEach(metadata::putIfAbsent);
                 long extra = shard.tensorNames().stream().filter(n -> shardOf.get(n) != shard).count();
                 if (extra > 0) {
-                    LOG.warn("{}: {} tensors are not mapped to it by {}; ignoring them",
+                    LOG.warn("{}: {} tensor(s) not mapped to it by {}; ignoring them",
                             shard.path().getFileName(), extra, indexFile.getFileName());
                 }
             }

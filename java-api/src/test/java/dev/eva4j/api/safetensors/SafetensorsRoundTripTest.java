@@ -138,6 +138,7 @@ class SafetensorsRoundTripTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the explicit close() inside try-with-resources is the point of the test
     void rawIsReadOnlyAndDeadAfterClose() throws Exception {
         MemorySegment raw;
         try (SafetensorsFile f = writeEveryDType()) {
