@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code eva4j} command. */
 @Command(name = "eva4j", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "EVA-initialised LoRA fine-tuning on the JVM.",
-        subcommands = {BackendsCommand.class, InspectCommand.class, InitCommand.class, BenchCommand.class, DemoCommand.class,
+        subcommands = {BackendsCommand.class, InspectCommand.class, InitCommand.class, MakeActivationsCommand.class, BenchCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -20,6 +20,14 @@ public final class Main implements Runnable {
     /** Runs the command line and returns its exit code (0 ok, 1 bug, 2 user error). */
     public static int run(String... args) {
         return Errors.configure(new CommandLine(new Main())).execute(args);
+    }
+
+    /** As {@link #run(String...)}, printing to the given writers (for embedding and tests). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        CommandLine cli = Errors.configure(new CommandLine(new Main()));
+        cli.setOut(out);
+        cli.setErr(err);
+        return cli.execute(args);
     }
 
     @Override

@@ -1,0 +1,85 @@
+package dev.eva4j.cli;
+
+import dev.eva4j.api.eva.Rows;
+import dev.eva4j.api.providers.ProviderRegistry;
+import dev.eva4j.api.safetensors.SafetensorsWriter;
+import dev.eva4j.api.safetensors.TensorData;
+import dev.eva4j.api.tensor.DType;
+import dev.eva4j.cli.bench.SyntheticActivations;
+import dev.eva4j.spi.ComputeBackend;
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code eva4j make-activations}: synthetic activations with a planted spectrum, in the layout
+ * {@code init --activations} reads (a folder of safetensors files, one layer "layer"), for tests and benchmarks.
+ */
+@Command(name = "make-activations", mixinStandardHelpOptions = true,
+        description = "Writes synthetic activations (planted spectrum) as a folder of safetensors files that "
+                + "init --activations reads: one tensor 'layer' [rows, dim] per file.")
+final class MakeActivationsCommand implements Callable<Integer> {
+    @Option(names = "--out", required = true, description = "folder to create")
+    Path out;
+
+    @Option(names = "--rows", defaultValue = "100000", description = "rows in all (default ${DEFAULT-VALUE})")
+    long rows;
+
+    @Option(names = "--dim", defaultValue = "1024", description = "features per row (default ${DEFAULT-VALUE})")
+    int dim;
+
+    @Option(names = "--files", defaultValue = "10", description = "number of files (batches) (default ${DEFAULT-VALUE})")
+    int files;
+
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16 or bf16 (default ${DEFAULT-VALUE})")
+    String dtype;
+
+    @Option(names = "--seed", defaultValue = "7")
+    long seed;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (files < 1 || rows < files || dim < 1) throw new UserException("need --files >= 1, --rows >= --files, --dim >= 1");
+        if (rows / files * (long) dim > Integer.MAX_VALUE / 2) throw new UserException("too many rows per file: raise --files");
+        DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "f32" -> DType.F32;
+            case "f16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new UserException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
+        };
+        if (Files.exists(out)) throw new UserException(out + " already exists");
+        ComputeBackend compute = ProviderRegistry.discover(Main.class.getClassLoader())
+                .select(ComputeBackend.class, Optional.empty());
+        Path tmp = Files.createDirectories(out.toAbsolutePath().getParent().resolve("." + out.getFileName() + ".tmp"));
+        long written = 0;
+        for (int f = 0; f < files; f++) {
+            int n = (int) (rows / files + (f < rows % files ? 1 : 0));
+            try (SyntheticActivations src = new SyntheticActivations(dim, n, seed + f, compute)) {
+                Rows r = src.next().get("layer");
+                float[] values = r.data().asSlice(0, 4L * n * dim).toArray(ValueLayout.JAVA_FLOAT);
+                SafetensorsWriter.write(tmp.resolve(String.format("batch-%06d.safetensors", f)),
+                        List.of(TensorData.ofFloats("layer", type, new long[] {n, dim}, values)),
+                        Map.of("eva4j.out_features", "{\"layer\": " + dim + "}"));
+            }
+            written += n;
+            spec.commandLine().getErr().printf("\r  %d/%d files, %,d rows", f + 1, files, written);
+            spec.commandLine().getErr().flush();
+        }
+        spec.commandLine().getErr().println();
+        Files.move(tmp, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        spec.commandLine().getOut().printf("wrote %,d rows x %d (%s) in %d file(s) to %s%n", written, dim, type, files, out);
+        return 0;
+    }
+}
