@@ -69,6 +69,7 @@ public final class JavaBackend implements ComputeBackend {
         Operands.requireNonNegative(op, "n", n);
         Operands.requireNonNegative(op, "k", k);
         Operands.requireNonNegative(op, "batch", batch);
+        if (batch == 0) return;
         boolean ta = transA.on(), tb = transB.on();
         Operands.requireBatch(op, "A", a, ta ? k : m, ta ? m : k, lda, strideA, batch, Float.BYTES);
         Operands.requireBatch(op, "B", b, tb ? n : k, tb ? k : n, ldb, strideB, batch, Float.BYTES);

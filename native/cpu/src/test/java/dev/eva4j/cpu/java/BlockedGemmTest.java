@@ -36,9 +36,11 @@ class BlockedGemmTest {
                 Arguments.of(true, false, mc + MR + 1, 3 * NR + 5, kc + 1, "shared", 2),
                 Arguments.of(false, true, mc + MR + 1, 3 * NR + 5, kc + 1, "heap", 2),
                 Arguments.of(true, true, mc + MR + 1, 3 * NR + 5, kc + 1, "shared", 1),
-                // n one micro-panel and a bit past an NC block, two KC blocks plus a remainder
-                Arguments.of(false, false, MR + 1, nc + NR + 3, 2 * kc + 7, "shared", 2),
-                Arguments.of(true, true, MR + 1, nc + NR + 3, 2 * kc + 7, "confined", 2),
+                // n one micro-panel and a bit past an NC block, two KC blocks plus a remainder (one thread, so
+                // the band is not halved below NC; then two threads over 2 NC + 3 NR + 1, each band crossing NC)
+                Arguments.of(false, false, MR + 1, nc + NR + 3, 2 * kc + 7, "shared", 1),
+                Arguments.of(true, true, MR + 1, nc + NR + 3, 2 * kc + 7, "confined", 1),
+                Arguments.of(true, false, MR + 1, 2 * nc + 3 * NR + 1, kc - 1, "shared", 2),
                 // tall: the threads split the rows; m crosses two MC blocks, n below one micro-panel
                 Arguments.of(false, true, 2 * mc + 5, NR - 3, 300, "shared", 2),
                 Arguments.of(true, false, 2 * mc + 5, NR - 3, 300, "confined", 3),
