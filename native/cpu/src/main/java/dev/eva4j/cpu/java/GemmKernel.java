@@ -19,8 +19,8 @@ final class GemmKernel {
     private GemmKernel() {}
 
     /**
-     * tile[MR x NR] = Apanel[kc x MR]^T-as-stored * Bpanel[kc x NR].
-     * ap holds, from ai, kc steps of MR values (one column of op(A) rows); bp, from bi, kc steps of NR values.
+     * tile[MR x NR] = op(A) panel [MR x kc] * op(B) panel [kc x NR], both packed step by step:
+     * ap from ai holds kc steps of MR values (column p of the MR rows), bp from bi kc steps of NR values (row p).
      */
     static void tile(int kc, float[] ap, int ai, float[] bp, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
