@@ -24,13 +24,20 @@ class ThirdPartyJarTest {
     private static final Path PLUGIN = Path.of(System.getProperty("eva4j.pluginJar"));
 
     private static Result backends(boolean withPlugin, String... extra) throws IOException, InterruptedException {
+        return backends(withPlugin, java.util.Map.of(), extra);
+    }
+
+    private static Result backends(boolean withPlugin, java.util.Map<String, String> env, String... extra)
+            throws IOException, InterruptedException {
         String cp = CLI.resolve("eva4j-cli.jar") + File.pathSeparator + CLI.resolve("lib") + File.separator + "*"
                 + (withPlugin ? File.pathSeparator + PLUGIN : "");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
                 "-cp", cp, "dev.eva4j.cli.Main", "backends"));
         cmd.addAll(List.of(extra));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "eva4j backends did not finish");
         return new Result(p.exitValue(), out);
@@ -48,6 +55,19 @@ class ThirdPartyJarTest {
         Result without = backends(false);
         assertEquals(0, without.exit(), without.out());
         assertFalse(without.out().contains("proportional"), without.out());
+    }
+
+    @Test
+    void withoutOpenBlasThePureJavaFallbackIsUsedAndTheReasonShown() throws Exception {
+        java.util.Map<String, String> env = java.util.Map.of("EVA4J_OPENBLAS", "/nonexistent/libopenblas.so");
+        Result r = backends(false, env);
+        assertEquals(0, r.exit(), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.contains("openblas") && l.contains("unavailable")
+                && l.contains("/nonexistent/libopenblas.so")), r.out());
+        assertTrue(r.out().contains("compute backend in use: java (best available)"), r.out());
+        Result named = backends(false, env, "--backend", "openblas");
+        assertEquals(2, named.exit(), named.out());
+        assertTrue(named.out().contains("compute backend 'openblas' cannot work here"), named.out());
     }
 
     @Test
