@@ -132,7 +132,7 @@ class ComputeSvdTest {
         int m = 2081, n = 256;
         try (Arena arena = Arena.ofConfined()) {
             double[] sigma = new double[n];
-            for (int i = 0; i < n; i++) sigma[i] = Math.pow(10, -i * (2.5 / Math.max(k - 1, 1)) / (i < k ? 1 : 1.0));
+            for (int i = 0; i < n; i++) sigma[i] = Math.pow(10, -i * 2.5 / (k - 1));
             Reference ref = SvdFixtures.planted(BLAS, arena, m, n, sigma, 99 + k);
             MemorySegment warm = mode == Mode.WARM ? SvdFixtures.perturbedComponents(arena, ref, k, 0.05, 4) : MemorySegment.NULL;
             TopKProblem p = SvdFixtures.problem(arena, m, n, k, ref.a(), warm, 42);
