@@ -24,7 +24,12 @@ import java.util.SplittableRandom;
  *       {@value #WARM_POWER_ITERATIONS} power iteration: consecutive EVA steps move the subspace little.</li>
  * </ul>
  * Orthonormalisation is CholeskyQR2 done with an eigen-decomposition of the Gram matrix in float64 (columns
- * pre-scaled to unit norm; directions below float32 resolution are dropped).
+ * pre-scaled to unit norm; only exactly null directions, eigenvalues below 1e-12 of the largest, are dropped, so a
+ * rank-deficient sketch gives zero columns, never NaN). The Gram matrix itself is a float32 GEMM, so one pass
+ * cannot resolve a sketch whose condition number exceeds ~3e3; the second pass repairs that. Measured against
+ * float64 dgesdd (eva4j-native-cpu's ComputeSvdTest, sketches with condition numbers up to ~1e5): two passes give
+ * singular values to ~2e-6 relative and |cos| >= 1 - 1e-6 per separated component; one pass misses 1e-4.
+ * Matrices in heap segments are copied to native memory first (native backends reject heap segments).
  */
 public final class ComputeSvd {
     public static final int LOWRANK_POWER_ITERATIONS = 4;
@@ -71,8 +76,8 @@ public final class ComputeSvd {
     private void randomized(TopKProblem p, boolean warm, int powerIterations) {
         int m = p.rows(), n = p.cols(), k = p.k();
         int q = Math.min(2 * k, Math.min(m, n));
-        MemorySegment a = p.matrix();
         try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = nativeMatrix(p, arena);
             MemorySegment omega = arena.allocate(F, (long) n * q); // n x q
             SplittableRandom rnd = new SplittableRandom(p.seed());
             int first = 0;
@@ -104,6 +109,18 @@ public final class ComputeSvd {
             MemorySegment.copy(s, 0, p.singularValues(), 0, 4L * k);
             MemorySegment.copy(vt, 0, p.vt(), 0, 4L * k * n);
         }
+    }
+
+    /**
+     * The problem's matrix as a native segment: native backends (OpenBLAS) reject heap segments, and the
+     * {@link TopKProblem} contract allows them; a heap matrix is copied once per problem.
+     */
+    private static MemorySegment nativeMatrix(TopKProblem p, Arena arena) {
+        MemorySegment m = p.matrix();
+        if (m.isNative()) return m;
+        MemorySegment copy = arena.allocate(F, (long) p.rows() * p.cols());
+        copy.copyFrom(m.asSlice(0, 4L * p.rows() * p.cols()));
+        return copy;
     }
 
     /** Y (rows x q) <- an orthonormal basis of its column span (CholeskyQR2 through a float64 eigen-decomposition). */

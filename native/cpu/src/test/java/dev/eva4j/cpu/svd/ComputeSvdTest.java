@@ -1,0 +1,264 @@
+package dev.eva4j.cpu.svd;
+
+import static dev.eva4j.cpu.svd.SvdFixtures.F;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.eva4j.api.svd.ComputeSvd;
+import dev.eva4j.cpu.openblas.OpenBlasBackend;
+import dev.eva4j.cpu.svd.SvdFixtures.Reference;
+import dev.eva4j.spi.SvdBackend.Mode;
+import dev.eva4j.spi.TopKProblem;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link ComputeSvd} over {@link OpenBlasBackend} against float64 dgesdd references on matrices with a planted
+ * spectrum. All inputs are seeded: a failure reproduces.
+ */
+class ComputeSvdTest {
+    private static final OpenBlasBackend BLAS = new OpenBlasBackend();
+    private static final double SV_TOL = 1e-4, COS_MIN = 0.999;
+
+    private final ComputeSvd svd = new ComputeSvd(BLAS);
+
+    @BeforeEach
+    void needsOpenBlas() {
+        assumeTrue(BLAS.isAvailable(), BLAS::unavailableReason);
+    }
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> out = new ArrayList<>();
+        int[][] sizes = {{300, 128}, {2081, 256}, {64, 500}};
+        for (int[] s : sizes) for (int k : new int[] {1, 8, 32}) out.add(Arguments.of(s[0], s[1], k));
+        return out.stream();
+    }
+
+    static Stream<Arguments> shapesAndModes() {
+        return shapes().flatMap(a -> Stream.of(Mode.EXACT, Mode.LOWRANK)
+                .map(mode -> Arguments.of(a.get()[0], a.get()[1], a.get()[2], mode)));
+    }
+
+    /** Planted matrices by (m, n, k), shared across tests (read only); global arena, freed at exit. */
+    private static final java.util.Map<List<Integer>, Reference> PLANTED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static Reference gapped(int m, int n, int k) {
+        return PLANTED.computeIfAbsent(List.of(m, n, k), key -> SvdFixtures.planted(BLAS, Arena.global(), m, n,
+                SvdFixtures.gappedSpectrum(Math.min(m, n), k), seedOf(m, n, k)));
+    }
+
+    private static long seedOf(int m, int n, int k) {
+        return 1_000_003L * m + 1009L * n + k;
+    }
+
+    private static void assertAccurate(String what, Reference ref, TopKProblem p) {
+        int[] checked = new int[1];
+        List<String> failures = SvdFixtures.compare(ref, p, SV_TOL, COS_MIN, checked);
+        assertTrue(failures.isEmpty(), () -> what + ": " + failures);
+        assertEquals(p.k(), checked[0], what + ": every planted component is separated, so all are compared");
+    }
+
+    @ParameterizedTest(name = "{3} {0}x{1} k={2}")
+    @MethodSource("shapesAndModes")
+    void matchesFloat64ReferenceOnPlantedSpectrum(int m, int n, int k, Mode mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            Reference ref = gapped(m, n, k);
+            TopKProblem p = SvdFixtures.problem(arena, m, n, k, ref.a(), MemorySegment.NULL, 42);
+            svd.topK(List.of(p), mode);
+            assertAccurate(mode + " " + m + "x" + n + " k=" + k, ref, p);
+        }
+    }
+
+    @ParameterizedTest(name = "WARM {0}x{1} k={2}")
+    @MethodSource("shapes")
+    void warmFromPerturbedComponentsIsAsAccurate(int m, int n, int k) {
+        try (Arena arena = Arena.ofConfined()) {
+            Reference ref = gapped(m, n, k);
+            MemorySegment warm = SvdFixtures.perturbedComponents(arena, ref, k, 0.05, 7);
+            TopKProblem p = SvdFixtures.problem(arena, m, n, k, ref.a(), warm, 42);
+            svd.topK(List.of(p), Mode.WARM);
+            assertAccurate("WARM " + m + "x" + n + " k=" + k, ref, p);
+        }
+    }
+
+    /** The warm start must matter: from components far from the answer a single power iteration is not enough. */
+    @Test
+    void warmStartIsUsed() {
+        int m = 2081, n = 256, k = 8;
+        try (Arena arena = Arena.ofConfined()) {
+            // slowly decaying spectrum: one power iteration from a random start cannot resolve it
+            double[] sigma = new double[n];
+            for (int i = 0; i < n; i++) sigma[i] = Math.pow(0.985, i);
+            Reference ref = SvdFixtures.planted(BLAS, arena, m, n, sigma, 3);
+            double[] good = runWarm(arena, ref, SvdFixtures.perturbedComponents(arena, ref, k, 0.01, 5), k);
+            MemorySegment random = arena.allocate(F, (long) k * n);
+            java.util.Random rnd = new java.util.Random(9);
+            for (long i = 0; i < (long) k * n; i++) random.setAtIndex(F, i, (float) rnd.nextGaussian());
+            double[] bad = runWarm(arena, ref, random, k);
+            assertTrue(good[0] < 5e-3, "good warm start: subspace error " + good[0]);
+            assertTrue(bad[0] > 10 * good[0], "random warm start: subspace error " + bad[0] + " vs " + good[0]);
+        }
+    }
+
+    private double[] runWarm(Arena arena, Reference ref, MemorySegment warm, int k) {
+        TopKProblem p = SvdFixtures.problem(arena, ref.m(), ref.n(), k, ref.a(), warm, 42);
+        svd.topK(List.of(p), Mode.WARM);
+        double[] refTop = new double[k * ref.n()];
+        System.arraycopy(ref.vt(), 0, refTop, 0, refTop.length);
+        return new double[] {SvdFixtures.subspaceError(BLAS, p.vt(), refTop, k, ref.n())};
+    }
+
+    /**
+     * A spectrum falling by 10^(1/4) per index: the first sketch A*Omega has a condition number far beyond what a
+     * float32 Gram matrix resolves (sigma_1 / sigma_q = 10^((q-1)/4)), so this is where an orthonormalisation
+     * through the Gram matrix would lose the trailing sketch directions. Top-k values stay above 1e-3 * sigma_1
+     * so that float32 can hold them to 1e-4.
+     */
+    @ParameterizedTest(name = "{0} 2081x256 k={1}")
+    @MethodSource("steepCases")
+    void steepSpectrum(Mode mode, int k) {
+        int m = 2081, n = 256;
+        try (Arena arena = Arena.ofConfined()) {
+            double[] sigma = new double[n];
+            for (int i = 0; i < n; i++) sigma[i] = Math.pow(10, -i * 2.5 / (k - 1));
+            Reference ref = SvdFixtures.planted(BLAS, arena, m, n, sigma, 99 + k);
+            MemorySegment warm = mode == Mode.WARM ? SvdFixtures.perturbedComponents(arena, ref, k, 0.05, 4) : MemorySegment.NULL;
+            TopKProblem p = SvdFixtures.problem(arena, m, n, k, ref.a(), warm, 42);
+            svd.topK(List.of(p), mode);
+            assertAccurate(mode + " steep k=" + k, ref, p);
+        }
+    }
+
+    static Stream<Arguments> steepCases() {
+        return Stream.of(Mode.values()).flatMap(mode -> Stream.of(Arguments.of(mode, 8), Arguments.of(mode, 32)));
+    }
+
+    @ParameterizedTest(name = "{0}x{1} k={2}")
+    @MethodSource("shapes")
+    void warmWithoutStartIsLowrank(int m, int n, int k) {
+        try (Arena arena = Arena.ofConfined()) {
+            Reference ref = gapped(m, n, k);
+            TopKProblem lowrank = SvdFixtures.problem(arena, m, n, k, ref.a(), MemorySegment.NULL, 11);
+            TopKProblem warm = SvdFixtures.problem(arena, m, n, k, ref.a(), MemorySegment.NULL, 11);
+            svd.topK(List.of(lowrank), Mode.LOWRANK);
+            svd.topK(List.of(warm), Mode.WARM);
+            assertArrayEquals(lowrank.singularValues().toArray(F), warm.singularValues().toArray(F));
+            assertArrayEquals(lowrank.vt().toArray(F), warm.vt().toArray(F));
+        }
+    }
+
+    @Test
+    void lowrankIsDeterministicPerSeed() {
+        int m = 300, n = 128, k = 8;
+        try (Arena arena = Arena.ofConfined()) {
+            // a slowly decaying spectrum so that the answer depends visibly on the sketch
+            double[] sigma = new double[n];
+            for (int i = 0; i < n; i++) sigma[i] = Math.pow(0.97, i);
+            Reference ref = SvdFixtures.planted(BLAS, arena, m, n, sigma, 17);
+            TopKProblem a = SvdFixtures.problem(arena, m, n, k, ref.a(), MemorySegment.NULL, 1234);
+            TopKProblem b = SvdFixtures.problem(arena, m, n, k, ref.a(), MemorySegment.NULL, 1234);
+            TopKProblem c = SvdFixtures.problem(arena, m, n, k, ref.a(), MemorySegment.NULL, 1235);
+            svd.topK(List.of(a), Mode.LOWRANK);
+            svd.topK(List.of(b), Mode.LOWRANK);
+            svd.topK(List.of(c), Mode.LOWRANK);
+            assertArrayEquals(a.singularValues().toArray(F), b.singularValues().toArray(F));
+            assertArrayEquals(a.vt().toArray(F), b.vt().toArray(F));
+            assertFalse(java.util.Arrays.equals(a.vt().toArray(F), c.vt().toArray(F)), "another seed, another sketch");
+        }
+    }
+
+    /** One call with a batch gives each problem what a call of its own gives. */
+    @Test
+    void batchEqualsSeparateCalls() {
+        try (Arena arena = Arena.ofConfined()) {
+            Reference r1 = gapped(300, 128, 8);
+            Reference r2 = gapped(64, 500, 32);
+            for (Mode mode : Mode.values()) {
+                TopKProblem a1 = SvdFixtures.problem(arena, 300, 128, 8, r1.a(), MemorySegment.NULL, 5);
+                TopKProblem a2 = SvdFixtures.problem(arena, 64, 500, 32, r2.a(), MemorySegment.NULL, 6);
+                TopKProblem b1 = SvdFixtures.problem(arena, 300, 128, 8, r1.a(), MemorySegment.NULL, 5);
+                TopKProblem b2 = SvdFixtures.problem(arena, 64, 500, 32, r2.a(), MemorySegment.NULL, 6);
+                svd.topK(List.of(a1, a2), mode);
+                svd.topK(List.of(b1), mode);
+                svd.topK(List.of(b2), mode);
+                assertArrayEquals(b1.vt().toArray(F), a1.vt().toArray(F), mode + " first");
+                assertArrayEquals(b2.vt().toArray(F), a2.vt().toArray(F), mode + " second");
+                assertAccurate(mode + " batch first", r1, a1);
+                assertAccurate(mode + " batch second", r2, a2);
+            }
+        }
+    }
+
+    /** The input is read only. */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void inputIsNotModified(Mode mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            Reference r = gapped(300, 128, 8);
+            float[] before = r.a().toArray(F);
+            MemorySegment warm = mode == Mode.WARM ? SvdFixtures.perturbedComponents(arena, r, 8, 0.05, 3) : MemorySegment.NULL;
+            float[] warmBefore = mode == Mode.WARM ? warm.toArray(F) : null;
+            svd.topK(List.of(SvdFixtures.problem(arena, 300, 128, 8, r.a(), warm, 5)), mode);
+            assertArrayEquals(before, r.a().toArray(F));
+            if (warmBefore != null) assertArrayEquals(warmBefore, warm.toArray(F));
+        }
+    }
+
+    static Stream<Arguments> rankDeficientCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (Mode mode : Mode.values()) {
+            for (int[] c : new int[][] {{300, 128, 8, 5}, {300, 128, 32, 5}, {64, 500, 32, 40}, {300, 128, 8, 0}}) {
+                out.add(Arguments.of(mode, c[0], c[1], c[2], c[3]));
+            }
+        }
+        return out.stream();
+    }
+
+    /** Rank below the sketch width q = 2k: the leading triplets are still right, the rest are ~0, nothing is NaN. */
+    @ParameterizedTest(name = "{0} {1}x{2} k={3} rank={4}")
+    @MethodSource("rankDeficientCases")
+    void rankDeficientInputGivesNoNaN(Mode mode, int m, int n, int k, int rank) {
+        try (Arena arena = Arena.ofConfined()) {
+            int p = Math.min(m, n);
+            double[] sigma = new double[p];
+            for (int i = 0; i < rank; i++) sigma[i] = Math.pow(0.8, i);
+            Reference ref = SvdFixtures.planted(BLAS, arena, m, n, sigma, seedOf(m, n, rank));
+            MemorySegment warm = MemorySegment.NULL;
+            if (mode == Mode.WARM) { // a warm start spanning the whole range and beyond it
+                warm = SvdFixtures.perturbedComponents(arena, ref, k, 0.05, 8);
+            }
+            TopKProblem prob = SvdFixtures.problem(arena, m, n, k, ref.a(), warm, 42);
+            svd.topK(List.of(prob), mode);
+            float[] s = prob.singularValues().toArray(F);
+            float[] vt = prob.vt().toArray(F);
+            for (float x : s) assertTrue(Float.isFinite(x), "singular values " + java.util.Arrays.toString(s));
+            for (float x : vt) assertTrue(Float.isFinite(x), "vt has a non-finite entry");
+            int known = Math.min(rank, k);
+            for (int i = 0; i < known; i++) {
+                assertEquals(ref.s()[i], s[i], SV_TOL * ref.s()[i], "sigma_" + i);
+                double[] v = SvdFixtures.row(prob.vt(), i, n);
+                double dot = 0;
+                for (int j = 0; j < n; j++) dot += v[j] * ref.vt()[i * n + j];
+                assertTrue(Math.abs(dot) >= COS_MIN, "|cos| of component " + i + " = " + Math.abs(dot));
+            }
+            for (int i = known; i < k; i++) assertTrue(s[i] >= 0 && s[i] <= 1e-5, "sigma_" + i + " = " + s[i]);
+            for (int i = 0; i < k; i++) { // rows stay unit vectors even where the singular value is 0
+                double norm = 0;
+                for (int j = 0; j < n; j++) norm += (double) vt[i * n + j] * vt[i * n + j];
+                assertEquals(1, Math.sqrt(norm), 1e-4, "norm of row " + i);
+            }
+        }
+    }
+}
