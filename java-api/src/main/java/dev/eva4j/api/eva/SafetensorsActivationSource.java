@@ -77,19 +77,31 @@ public final class SafetensorsActivationSource implements ActivationSource {
             if (first.tensors().isEmpty()) throw new IllegalArgumentException(files.getFirst() + ": holds no tensors");
             Map<String, Integer> out = new LinkedHashMap<>(parseOutFeatures(first));
             out.putAll(outFeatures);
-            List<TargetLayer> ls = new ArrayList<>();
+            for (TensorInfo t : first.tensors()) dims.put(t.name(), checkShape(files.getFirst(), t));
+            this.groups = parseGroups(first, dims.keySet());
+            // layers: tensors in file order; the members of a group follow its first member with a tensor, in the
+            // group's order (a producer may store the shared input once, under one member)
+            List<String> order = new ArrayList<>();
+            Map<String, Integer> inFeatures = new LinkedHashMap<>();
             for (TensorInfo t : first.tensors()) {
-                int d = checkShape(files.getFirst(), t);
-                Integer o = out.get(t.name());
+                List<String> group = groups.stream().filter(g -> g.contains(t.name())).findFirst().orElse(List.of(t.name()));
+                for (String m : group) {
+                    if (order.contains(m)) continue;
+                    order.add(m);
+                    inFeatures.put(m, dims.getOrDefault(m, dims.get(t.name())));
+                }
+            }
+            List<TargetLayer> ls = new ArrayList<>();
+            for (String m : order) {
+                Integer o = out.get(m);
                 if (o == null) {
-                    throw new IllegalArgumentException(files.getFirst() + ": out features of '" + t.name() + "' unknown;"
+                    throw new IllegalArgumentException(files.getFirst() + ": out features of '" + m + "' unknown;"
                             + " put them in the file's __metadata__ as " + OUT_FEATURES_KEY + " or pass --out-features");
                 }
-                dims.put(t.name(), d);
-                ls.add(new TargetLayer(t.name(), d, o));
+                ls.add(new TargetLayer(m, inFeatures.get(m), o));
             }
             this.layers = List.copyOf(ls);
-            this.groups = parseGroups(first, dims.keySet());
+            dims.putAll(inFeatures); // later files may store a group's rows under another member
         }
     }
 
@@ -122,11 +134,14 @@ public final class SafetensorsActivationSource implements ActivationSource {
             List<String> members = new ArrayList<>();
             for (JsonNode m : g) {
                 if (!m.isTextual()) throw new IllegalArgumentException(shape);
-                if (!known.contains(m.asText())) {
-                    throw new IllegalArgumentException(f.path() + ": " + GROUPS_KEY + " names '" + m.asText()
-                            + "', which has no tensor in the file");
+                if (members.contains(m.asText())) {
+                    throw new IllegalArgumentException(f.path() + ": " + GROUPS_KEY + " names '" + m.asText() + "' twice");
                 }
                 members.add(m.asText());
+            }
+            if (members.stream().noneMatch(known::contains)) {
+                throw new IllegalArgumentException(f.path() + ": " + GROUPS_KEY + " group " + members
+                        + " has no tensor in the file");
             }
             groups.add(List.copyOf(members));
         }
@@ -225,7 +240,7 @@ public final class SafetensorsActivationSource implements ActivationSource {
             Integer d = dims.get(t.name());
             int dim = checkShape(file, t);
             if (d == null) {
-                throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' is not a layer of the first file "
+                throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' is not a layer declared by the first file "
                         + files.getFirst().getFileName());
             }
             if (dim != d) {

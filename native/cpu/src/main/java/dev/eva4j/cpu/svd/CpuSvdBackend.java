@@ -11,7 +11,7 @@ import java.util.Objects;
 
 /**
  * The CPU {@link SvdBackend}: {@link ComputeSvd} (exact, randomised and warm-started top-k SVDs written on GEMM +
- * gesdd + syevd) over a CPU {@link ComputeBackend}, today OpenBLAS ({@link #chooseCompute()}). Problems of a batch
+ * gesdd + syevd) over a CPU {@link ComputeBackend}, OpenBLAS, else the pure-Java backend ({@link #chooseCompute()}). Problems of a batch
  * run one after the other; each GEMM uses the compute backend's threads. Nothing is loaded until the first
  * {@link #availability()} or {@link #topK} call.
  */
@@ -28,11 +28,12 @@ public final class CpuSvdBackend implements SvdBackend {
     }
 
     /**
-     * The compute backend to wrap. Today only OpenBLAS; when the pure-Java backend exists it becomes the fallback
-     * here ({@code openblas.isAvailable() ? openblas : new JavaBackend()}). May load native libraries.
+     * The compute backend to wrap: OpenBLAS, or the pure-Java backend when OpenBLAS cannot load (the reason is logged
+     * by OpenBLAS's loader and shown by {@code eva4j backends}). May load native libraries.
      */
     static ComputeBackend chooseCompute() {
-        return new OpenBlasBackend();
+        OpenBlasBackend openblas = new OpenBlasBackend();
+        return openblas.isAvailable() ? openblas : new dev.eva4j.cpu.java.JavaBackend();
     }
 
     private ComputeSvd svd() {
@@ -75,10 +76,10 @@ public final class CpuSvdBackend implements SvdBackend {
                 Availability c = compute.availability();
                 a = c.available()
                         ? Availability.ok("over the " + compute.name() + " compute backend: " + c.reason())
-                        : Availability.unavailable("the cpu SVD backend needs OpenBLAS (" + compute.name()
-                                + " compute backend): " + c.reason());
+                        : Availability.unavailable("the cpu SVD backend's compute backend '" + compute.name()
+                                + "' is unavailable: " + c.reason());
             } catch (RuntimeException | LinkageError e) { // never throws (Provider's contract)
-                a = Availability.unavailable("the cpu SVD backend needs OpenBLAS, which failed to initialise: " + e);
+                a = Availability.unavailable("the cpu SVD backend's compute backend failed to initialise: " + e);
             }
             availability = a;
         }

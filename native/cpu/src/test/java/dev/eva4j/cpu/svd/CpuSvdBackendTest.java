@@ -46,7 +46,7 @@ class CpuSvdBackendTest {
         if (bundled) assertTrue(backend.isAvailable(), backend.unavailableReason());
     }
 
-    /** An unavailable compute backend makes the SVD backend unavailable, saying it needs OpenBLAS and why. */
+    /** An unavailable compute backend makes the SVD backend unavailable, saying which compute backend and why. */
     @Test
     void unavailableComputeMakesItUnavailableWithTheReason() {
         ComputeBackend missing = (ComputeBackend) Proxy.newProxyInstance(getClass().getClassLoader(),
@@ -57,7 +57,7 @@ class CpuSvdBackendTest {
                 });
         CpuSvdBackend backend = new CpuSvdBackend(missing);
         assertFalse(backend.isAvailable());
-        assertTrue(backend.unavailableReason().contains("needs OpenBLAS"), backend.unavailableReason());
+        assertTrue(backend.unavailableReason().contains("compute backend"), backend.unavailableReason());
         assertTrue(backend.unavailableReason().contains("libopenblas.so.0 not found"), backend.unavailableReason());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> backend.topK(List.of(), Mode.EXACT));
         assertEquals(backend.unavailableReason(), e.getMessage());
