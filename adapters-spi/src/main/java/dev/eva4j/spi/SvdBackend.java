@@ -17,7 +17,7 @@ public interface SvdBackend extends Provider {
         LOWRANK,
         /**
          * Subspace iteration started from the previous components ({@link TopKProblem#warmStart()}) plus k random
-         * columns, with one power iteration; falls back to {@link #LOWRANK} when a problem has no warm start.
+         * columns, without power iterations (a Rayleigh-Ritz step on that span); falls back to {@link #LOWRANK} when a problem has no warm start.
          */
         WARM
     }

@@ -1,0 +1,32 @@
+package dev.eva4j.models;
+
+/**
+ * One batch of token sequences, right-padded to {@code seqLen}: B = batchSize, T = seqLen, arrays are B*T row-major.
+ *
+ * @param inputIds      token ids [B, T]
+ * @param attentionMask 1 for real tokens, 0 for padding [B, T]
+ * @param labels        per-position labels [B, T] or null (causal LM: the token ids with -100 where ignored)
+ * @param tokenMask     1 where a position's activations count for EVA (real token, and label != label_mask_value
+ *                      when label masking is on), else 0 [B, T]
+ */
+public record Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels, byte[] tokenMask) {
+    public Batch {
+        int n = Math.multiplyExact(batchSize, seqLen);
+        if (batchSize < 1 || seqLen < 1) throw new IllegalArgumentException("batch must be at least 1 x 1");
+        if (inputIds.length != n) throw new IllegalArgumentException("inputIds must hold B*T = " + n + " ids");
+        if (attentionMask.length != n) throw new IllegalArgumentException("attentionMask must hold B*T = " + n + " values");
+        if (labels != null && labels.length != n) throw new IllegalArgumentException("labels must hold B*T = " + n + " values");
+        if (tokenMask.length != n) throw new IllegalArgumentException("tokenMask must hold B*T = " + n + " values");
+    }
+
+    /** A batch whose EVA mask is the attention mask (no labels). */
+    public static Batch of(int batchSize, int seqLen, int[] inputIds, int[] attentionMask) {
+        byte[] mask = new byte[attentionMask.length];
+        for (int i = 0; i < mask.length; i++) mask[i] = (byte) (attentionMask[i] != 0 ? 1 : 0);
+        return new Batch(batchSize, seqLen, inputIds, attentionMask, null, mask);
+    }
+
+    public int tokens() {
+        return batchSize * seqLen;
+    }
+}
