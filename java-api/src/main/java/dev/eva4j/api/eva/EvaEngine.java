@@ -182,13 +182,18 @@ public final class EvaEngine {
     }
 
     private static void checkFinite(Rows r, String layer, int step) {
-        MemorySegment s = r.data();
-        long n = (long) r.count() * r.dim();
-        for (long i = 0; i < n; i++) {
-            float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-            if (!Float.isFinite(v)) {
-                throw new IllegalArgumentException("layer '" + layer + "': batch " + step + " holds " + v + " at row "
-                        + i / r.dim() + ", column " + i % r.dim());
+        float[] row = new float[r.dim()];
+        for (long i = 0; i < r.count(); i++) {
+            MemorySegment.copy(r.data(), ValueLayout.JAVA_FLOAT, i * r.dim() * 4, row, 0, r.dim());
+            float acc = 0;
+            for (float v : row) acc += v * 0; // NaN or Inf anywhere turns acc into NaN
+            if (acc != 0) {
+                for (int j = 0; j < row.length; j++) {
+                    if (!Float.isFinite(row[j])) {
+                        throw new IllegalArgumentException("layer '" + layer + "': batch " + step + " holds " + row[j]
+                                + " at row " + i + ", column " + j);
+                    }
+                }
             }
         }
     }

@@ -55,18 +55,19 @@ public final class IncrementalPca {
     public Step prepare(MemorySegment x, int rows, Arena arena, long seed, boolean warm) {
         if (rows < k) throw new IllegalArgumentException("a step needs at least k = " + k + " rows, got " + rows);
         // batch statistics in float64 (Chan et al.): sum, then centred sum of squares with the compensation term
+        float[] row = new float[d];
         double[] sum = new double[d];
         for (long i = 0; i < rows; i++) {
-            long base = i * d;
-            for (int j = 0; j < d; j++) sum[j] += x.getAtIndex(F, base + j);
+            MemorySegment.copy(x, F, i * d * 4, row, 0, d);
+            for (int j = 0; j < d; j++) sum[j] += row[j];
         }
         double[] batchMean = new double[d];
         for (int j = 0; j < d; j++) batchMean[j] = sum[j] / rows;
         double[] m2 = new double[d], comp = new double[d];
         for (long i = 0; i < rows; i++) {
-            long base = i * d;
+            MemorySegment.copy(x, F, i * d * 4, row, 0, d);
             for (int j = 0; j < d; j++) {
-                double t = x.getAtIndex(F, base + j) - batchMean[j];
+                double t = row[j] - batchMean[j];
                 m2[j] += t * t;
                 comp[j] += t;
             }
@@ -94,9 +95,11 @@ public final class IncrementalPca {
             r0 = k;
         }
         double[] center = n == 0 ? newMean : batchMean;
+        float[] centered = new float[d];
         for (long i = 0; i < rows; i++) {
-            long src = i * d, dst = (r0 + i) * d;
-            for (int j = 0; j < d; j++) m.setAtIndex(F, dst + j, (float) (x.getAtIndex(F, src + j) - center[j]));
+            MemorySegment.copy(x, F, i * d * 4, row, 0, d);
+            for (int j = 0; j < d; j++) centered[j] = (float) (row[j] - center[j]);
+            MemorySegment.copy(centered, 0, m, F, (r0 + i) * d * 4, d);
         }
         if (n > 0) { // mean-correction row
             double factor = Math.sqrt((double) n / nTot * rows);
