@@ -1,0 +1,120 @@
+package dev.eva4j.models.data;
+
+import dev.eva4j.api.eva.ActivationSource;
+import dev.eva4j.api.eva.Rows;
+import dev.eva4j.api.eva.TargetLayer;
+import dev.eva4j.models.Batch;
+import dev.eva4j.models.LinearModule;
+import dev.eva4j.models.TransformerModel;
+import dev.eva4j.spi.ActivationHook;
+import dev.eva4j.spi.Availability;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * EVA's activations from a model's forward passes over a data file: for each batch, the masked input rows of one
+ * member of every equal-input group among the targets (the group's other members see the same rows).
+ */
+public final class ModelActivationSource implements ActivationSource {
+    private final TransformerModel model;
+    private final BatchReader data;
+    private final List<TargetLayer> layers = new ArrayList<>();
+    private final List<List<String>> groups = new ArrayList<>();
+    private final Set<String> hooked = new HashSet<>();
+    private Arena batchArena;
+    private long tokens;
+    private long forwardNanos;
+
+    public ModelActivationSource(TransformerModel model, List<LinearModule> targets, BatchReader data) {
+        this.model = model;
+        this.data = data;
+        Set<String> targetPaths = new HashSet<>();
+        for (LinearModule l : targets) {
+            layers.add(new TargetLayer(l.path(), l.inFeatures(), l.outFeatures()));
+            targetPaths.add(l.path());
+        }
+        Set<String> grouped = new HashSet<>();
+        for (List<String> g : model.equalInputGroups()) {
+            List<String> members = g.stream().filter(targetPaths::contains).toList();
+            if (members.isEmpty()) continue;
+            if (members.size() > 1) groups.add(members);
+            hooked.add(members.getFirst());
+            grouped.addAll(members);
+        }
+        for (String t : targetPaths) if (!grouped.contains(t)) hooked.add(t);
+    }
+
+    @Override
+    public List<TargetLayer> layers() {
+        return layers;
+    }
+
+    @Override
+    public List<List<String>> groups() {
+        return groups;
+    }
+
+    /** Real tokens seen so far and seconds spent in forward passes (for progress and reports). */
+    public long tokens() {
+        return tokens;
+    }
+
+    public double forwardSeconds() {
+        return forwardNanos * 1e-9;
+    }
+
+    @Override
+    public Map<String, Rows> next() throws IOException {
+        if (batchArena != null) batchArena.close();
+        batchArena = Arena.ofConfined();
+        Batch batch = data.next();
+        if (batch == null) return null;
+        Map<String, Rows> out = new LinkedHashMap<>();
+        Arena keep = batchArena;
+        ActivationHook collect = new ActivationHook() {
+            public String name() { return "eva-collect"; }
+            public int priority() { return 0; }
+            public Availability availability() { return Availability.ok(""); }
+
+            public void onInput(String module, MemorySegment x, int n, int dIn, MemorySegment tokenMask) {
+                int real = 0;
+                for (int i = 0; i < n; i++) if (tokenMask.get(ValueLayout.JAVA_BYTE, i) != 0) real++;
+                MemorySegment rows = keep.allocate(4L * Math.max(1, real) * dIn, 64);
+                int r = 0;
+                for (int i = 0; i < n; i++) {
+                    if (tokenMask.get(ValueLayout.JAVA_BYTE, i) == 0) continue;
+                    MemorySegment.copy(x, 4L * i * dIn, rows, 4L * r * dIn, 4L * dIn);
+                    r++;
+                }
+                out.put(module, new Rows(rows, real, dIn));
+            }
+        };
+        long t0 = System.nanoTime();
+        try (Arena forward = Arena.ofConfined()) {
+            model.forward(batch, forward, hooked, collect);
+        }
+        forwardNanos += System.nanoTime() - t0;
+        for (byte b : batch.tokenMask()) if (b != 0) tokens++;
+        return out;
+    }
+
+    @Override
+    public void rewind() throws IOException {
+        data.rewind();
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (batchArena != null) batchArena.close();
+        batchArena = null;
+        data.close();
+    }
+}
