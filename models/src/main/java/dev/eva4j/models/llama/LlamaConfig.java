@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eva4j.models.ops.Rope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ import java.util.List;
  */
 public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int numLayers,
                           int numHeads, int numKvHeads, int headDim, double rmsNormEps, double ropeTheta,
-                          RopeScaling ropeScaling, boolean tieWordEmbeddings, boolean qkvBias, boolean oBias,
+                          Rope.Llama3Scaling ropeScaling, boolean tieWordEmbeddings, boolean qkvBias, boolean oBias,
                           int maxPositionEmbeddings) {
 
     /** The {@code model_type} values this family covers. */
@@ -49,7 +50,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
         }
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim must be even for RoPE, got " + headDim);
         if (!(rmsNormEps > 0)) throw new IllegalArgumentException("rms_norm_eps must be > 0, got " + rmsNormEps);
-        if (!(ropeTheta > 0)) throw new IllegalArgumentException("rope_theta must be > 0, got " + ropeTheta);
+        if (!(ropeTheta > 1)) throw new IllegalArgumentException("rope_theta must be > 1, got " + ropeTheta);
     }
 
     /** Width of the query projection's output: heads * head_dim. */
@@ -119,7 +120,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
         double theta = present(root, "rope_theta") ? number(root, "rope_theta")
                 : ropeNode != null && present(ropeNode, "rope_theta") ? number(ropeNode, "rope_theta", ropeField + ".rope_theta")
                 : 10000.0;
-        RopeScaling scaling = ropeNode == null ? null : ropeScaling(ropeNode, ropeField);
+        Rope.Llama3Scaling scaling = ropeNode == null ? null : ropeScaling(ropeNode, ropeField);
         boolean qkvBias;
         boolean oBias;
         switch (type) {
@@ -139,13 +140,13 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
                 optInt(root, "max_position_embeddings", defaultMaxPos));
     }
 
-    private static RopeScaling ropeScaling(JsonNode node, String field) {
+    private static Rope.Llama3Scaling ropeScaling(JsonNode node, String field) {
         if (!node.isObject()) throw new IllegalArgumentException(field + " must be an object or null");
         String kind = present(node, "rope_type") ? text(node, "rope_type", field + ".rope_type")
                 : present(node, "type") ? text(node, "type", field + ".type") : "default";
         return switch (kind) {
             case "default" -> null;
-            case "llama3" -> new RopeScaling(number(node, "factor", field + ".factor"),
+            case "llama3" -> new Rope.Llama3Scaling(number(node, "factor", field + ".factor"),
                     number(node, "low_freq_factor", field + ".low_freq_factor"),
                     number(node, "high_freq_factor", field + ".high_freq_factor"),
                     integer(node, "original_max_position_embeddings", field + ".original_max_position_embeddings"));
@@ -181,7 +182,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
             s.put("factor", ropeScaling.factor());
             s.put("low_freq_factor", ropeScaling.lowFreqFactor());
             s.put("high_freq_factor", ropeScaling.highFreqFactor());
-            s.put("original_max_position_embeddings", ropeScaling.originalMaxPositionEmbeddings());
+            s.put("original_max_position_embeddings", ropeScaling.originalMaxPositions());
         }
         o.put("tie_word_embeddings", tieWordEmbeddings);
         if (modelType.equals("llama")) o.put("attention_bias", qkvBias);

@@ -52,9 +52,7 @@ public final class LlamaModel implements TransformerModel {
         this.config = Objects.requireNonNull(config, "config");
         this.weights = Objects.requireNonNull(weights, "weights");
         this.backend = Objects.requireNonNull(backend, "backend");
-        RopeScaling s = config.ropeScaling();
-        this.invFreq = Rope.inverseFrequencies(config.headDim(), config.ropeTheta(), s == null ? null
-                : new Rope.Llama3Scaling(s.factor(), s.lowFreqFactor(), s.highFreqFactor(), s.originalMaxPositionEmbeddings()));
+        this.invFreq = Rope.inverseFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling());
         var lin = new ArrayList<LinearModule>();
         var grp = new ArrayList<List<String>>();
         int c = config.hiddenSize(), q = config.qDim(), kv = config.kvDim(), in = config.intermediateSize();

@@ -8,7 +8,7 @@ import dev.eva4j.api.safetensors.TensorData;
 import dev.eva4j.api.tensor.DType;
 import dev.eva4j.models.llama.LlamaConfig;
 import dev.eva4j.models.llama.LlamaTensors;
-import dev.eva4j.models.llama.RopeScaling;
+import dev.eva4j.models.ops.Rope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +48,7 @@ public final class TinyModels {
     /** The Llama-family configuration a llama spec describes (qwen2 when it asks for qwen2 biases). */
     public static LlamaConfig llamaConfig(TinySpec spec) {
         if (spec.arch() != TinySpec.Arch.LLAMA) throw new IllegalArgumentException("not a llama spec: " + spec.arch());
-        RopeScaling scaling = spec.llama3RopeScaling() ? new RopeScaling(8, 1, 4, 64) : null;
+        Rope.Llama3Scaling scaling = spec.llama3RopeScaling() ? new Rope.Llama3Scaling(8, 1, 4, 64) : null;
         return new LlamaConfig(spec.qwen2Biases() ? "qwen2" : "llama", spec.vocabSize(), spec.hiddenSize(),
                 spec.intermediateSize(), spec.layers(), spec.heads(), spec.kvHeads(), spec.hiddenSize() / spec.heads(),
                 1e-5, 10000.0, scaling, spec.tiedEmbeddings(), spec.qwen2Biases(), false, spec.maxPositions());

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eva4j.models.ops.Rope;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -115,8 +116,8 @@ class LlamaConfigTest {
         ObjectNode j = smolLm();
         j.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 32.0).put("low_freq_factor", 1.0)
                 .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
-        RopeScaling s = LlamaConfig.parse(j).ropeScaling();
-        assertEquals(new RopeScaling(32, 1, 4, 8192), s);
+        Rope.Llama3Scaling s = LlamaConfig.parse(j).ropeScaling();
+        assertEquals(new Rope.Llama3Scaling(32, 1, 4, 8192), s);
         // the older spelling "type"
         ((ObjectNode) j.get("rope_scaling")).remove("rope_type");
         ((ObjectNode) j.get("rope_scaling")).put("type", "llama3");
