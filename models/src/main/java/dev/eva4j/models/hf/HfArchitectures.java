@@ -2,6 +2,7 @@ package dev.eva4j.models.hf;
 
 import dev.eva4j.models.TransformerModel;
 import dev.eva4j.models.bert.BertModel;
+import dev.eva4j.models.llama.LlamaModel;
 import dev.eva4j.spi.ComputeBackend;
 import java.io.IOException;
 import java.util.Map;
@@ -20,9 +21,10 @@ public final class HfArchitectures {
     }
 
     private static final Map<String, Factory> FACTORIES = new ConcurrentHashMap<>(Map.of(
-            "bert", BertModel::load
-            // Llama family (dev.eva4j.models.llama.LlamaModel::load): "llama", "mistral", "qwen2"
-    ));
+            "bert", BertModel::load,
+            "llama", LlamaModel::load,
+            "mistral", LlamaModel::load,
+            "qwen2", LlamaModel::load));
 
     private HfArchitectures() {}
 

@@ -1,9 +1,9 @@
 package dev.eva4j.models.llama;
 
-import dev.eva4j.api.safetensors.SafetensorsCheckpoint;
 import dev.eva4j.models.Batch;
 import dev.eva4j.models.LinearModule;
 import dev.eva4j.models.TransformerModel;
+import dev.eva4j.models.hf.HfFolder;
 import dev.eva4j.models.ops.Activations;
 import dev.eva4j.models.ops.Attention;
 import dev.eva4j.models.ops.Embedding;
@@ -80,10 +80,20 @@ public final class LlamaModel implements TransformerModel {
      *                                  tensor whose shape disagrees with the config
      */
     public static LlamaModel load(Path dir, ComputeBackend backend) throws IOException {
-        LlamaConfig config = LlamaConfig.read(dir);
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
-            return new LlamaModel(config, LlamaWeights.load(config, ckpt), backend);
+        try (HfFolder folder = HfFolder.open(dir)) {
+            return load(folder, backend);
         }
+    }
+
+    /** Builds the model from an open folder (the {@code hf} loader's factory for llama, mistral and qwen2). */
+    public static LlamaModel load(HfFolder folder, ComputeBackend backend) {
+        LlamaConfig config;
+        try {
+            config = LlamaConfig.parse(folder.config());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(folder.path() + ": config.json: " + e.getMessage(), e);
+        }
+        return new LlamaModel(config, LlamaWeights.load(config, folder.tensors()), backend);
     }
 
     public LlamaConfig config() {

@@ -1,7 +1,6 @@
 package dev.eva4j.models.llama;
 
-import dev.eva4j.api.safetensors.TensorInfo;
-import dev.eva4j.api.safetensors.TensorReader;
+import dev.eva4j.models.hf.TensorSource;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -38,29 +37,29 @@ public final class LlamaWeights implements AutoCloseable {
     }
 
     /**
-     * Reads every tensor {@link LlamaTensors#expected} lists from {@code reader}, checking its shape first.
+     * Reads every tensor {@link LlamaTensors#expected} lists from {@code source}, checking every name and shape
+     * before copying anything. Extra tensors (e.g. {@code lm_head.weight} of a tied checkpoint, rotary caches) are
+     * ignored.
      *
      * @throws IllegalArgumentException one line naming a missing tensor, or a tensor with the wrong shape (expected
-     *                                  and actual) or a non-float type
+     *                                  and actual)
      */
-    public static LlamaWeights load(LlamaConfig config, TensorReader reader) {
+    public static LlamaWeights load(LlamaConfig config, TensorSource source) {
         List<LlamaTensors.Spec> specs = LlamaTensors.expected(config);
         for (LlamaTensors.Spec s : specs) {
-            TensorInfo t = reader.find(s.name()).orElseThrow(() -> new IllegalArgumentException("checkpoint has no tensor "
-                    + s.name() + " (" + config.modelType() + " with " + config.numLayers() + " layers expects it)"));
-            if (!Arrays.equals(t.shape(), s.shape())) {
-                throw new IllegalArgumentException("tensor " + s.name() + " has shape " + Arrays.toString(t.shape())
+            long[] shape = source.shape(s.name()).orElseThrow(() -> new IllegalArgumentException("weight " + s.name()
+                    + " is missing (" + config.modelType() + ", " + config.numLayers() + " layers, tie_word_embeddings="
+                    + config.tieWordEmbeddings() + ")"));
+            if (!Arrays.equals(shape, s.shape())) {
+                throw new IllegalArgumentException("weight " + s.name() + " has shape " + Arrays.toString(shape)
                         + ", expected " + Arrays.toString(s.shape()) + " from config.json");
-            }
-            if (!t.dtype().isFloatingPoint()) {
-                throw new IllegalArgumentException("tensor " + s.name() + " is " + t.dtype() + ", expected a floating-point type");
             }
         }
         Arena arena = Arena.ofShared();
         try {
             Map<String, MemorySegment> w = new HashMap<>();
             for (LlamaTensors.Spec s : specs) {
-                w.put(s.name(), reader.floats(s.name(), arena));
+                w.put(s.name(), source.require(s.name(), arena, s.shape()));
             }
             var layers = new ArrayList<Layer>();
             for (int i = 0; i < config.numLayers(); i++) {
