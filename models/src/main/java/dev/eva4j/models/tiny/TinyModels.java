@@ -22,8 +22,8 @@ import java.util.Random;
  * {@code tokenizer.json}, {@code tokenizer_config.json} — for tests, demos and benchmarks without downloads.
  *
  * <p>Weights are drawn from {@code java.util.Random(seed)} in tensor order, so a spec always gives the same files:
- * embeddings N(0, 1), linear weights N(0, 1/in) (activations keep their scale through the layers), biases N(0, 0.1^2),
- * norm weights 1 + N(0, 0.1^2), norm biases N(0, 0.1^2).
+ * embeddings and linear weights N(0, 1/C) and N(0, 1/in) (activations keep their scale through the layers, and tied
+ * logits stay O(1)), biases N(0, 0.1^2), norm weights 1 + N(0, 0.1^2), norm biases N(0, 0.1^2).
  */
 public final class TinyModels {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -139,8 +139,7 @@ public final class TinyModels {
         for (long s : shape) numel *= s;
         float[] values = new float[Math.toIntExact(numel)];
         double std = switch (init) {
-            case EMBEDDING -> 1.0;
-            case LINEAR -> 1.0 / Math.sqrt(shape[shape.length - 1]);
+            case EMBEDDING, LINEAR -> 1.0 / Math.sqrt(shape[shape.length - 1]);
             case BIAS, NORM_WEIGHT -> 0.1;
         };
         double mean = init == Init.NORM_WEIGHT ? 1.0 : 0.0;

@@ -106,7 +106,8 @@ class LlamaModelTest {
         } finally {
             naive.close();
         }
-        try (LlamaModel model = LlamaModel.load(dir, BACKEND)) {
+        for (ComputeBackend backend : List.of(BACKEND, new JavaBackend())) {
+          try (LlamaModel model = LlamaModel.load(dir, backend)) {
             float[][] actual = single(model, ids);
             double maxRef = 0, maxDiff = 0;
             for (int t = 0; t < ids.length; t++) {
@@ -116,9 +117,11 @@ class LlamaModelTest {
                 }
             }
             assertTrue(maxRef > 1, "logits of a useful size: " + maxRef);
-            assertTrue(maxDiff <= REFERENCE_TOLERANCE * maxRef, name + ": max |diff| " + maxDiff + " vs max |logit| "
-                    + maxRef + "; first logits expected " + Arrays.toString(Arrays.copyOf(expected[ids.length - 1], 4))
+            assertTrue(maxDiff <= REFERENCE_TOLERANCE * maxRef, name + " on " + backend.name() + ": max |diff| " + maxDiff
+                    + " vs max |logit| " + maxRef + "; first logits expected "
+                    + Arrays.toString(Arrays.copyOf(expected[ids.length - 1], 4))
                     + " actual " + Arrays.toString(Arrays.copyOf(actual[ids.length - 1], 4)));
+          }
         }
     }
 
