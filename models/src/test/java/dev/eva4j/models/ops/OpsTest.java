@@ -2,6 +2,7 @@ package dev.eva4j.models.ops;
 
 import static dev.eva4j.models.ops.Check.close;
 import static dev.eva4j.models.ops.Check.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -127,6 +128,13 @@ class OpsTest {
                     NH, NKV, HS, c.causal());
             float[] actual = Floats.toArray(out);
             close(c.name() + " on " + backend.name(), expected, actual);
+            // the same in chunks of one sequence (as for long sequences), and of two
+            for (int perChunk : new int[] {1, 2}) {
+                MemorySegment chunked = Floats.allocate(arena, B * T * NH * HS);
+                Attention.forward(backend, chunked, Floats.of(arena, q), Floats.of(arena, k), Floats.of(arena, v), mask,
+                        B, T, NH, NKV, HS, c.causal(), (long) perChunk * NH * T * T);
+                assertArrayEquals(actual, Floats.toArray(chunked), perChunk + " sequence(s) per chunk");
+            }
             if (mask == null) return;
             // padded keys get no weight: changing their k and v changes no real token's output
             float[] k2 = k.clone(), v2 = v.clone();
