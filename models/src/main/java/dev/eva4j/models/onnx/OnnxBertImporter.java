@@ -189,7 +189,7 @@ public final class OnnxBertImporter {
             if (n.opType().equals("Add") && n.name().equals("/embeddings/LayerNorm/Add") && n.inputs().size() == 2) {
                 var c = graph.constant(n.inputs().get(1));
                 if (c.isPresent() && c.get().dataType() == OnnxTensor.FLOAT && c.get().numel() == 1) {
-                    return c.get().floats()[0];
+                    return Double.parseDouble(Float.toString(c.get().floats()[0])); // the decimal the exporter wrote
                 }
             }
         }
