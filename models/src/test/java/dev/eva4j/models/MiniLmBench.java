@@ -18,21 +18,22 @@ import java.util.List;
  * <pre>
  * mvn -q -pl models -am test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
  * cd models && java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
- *   -cp target/test-classes:target/classes:$(cat target/cp.txt) dev.eva4j.models.MiniLmBench [threads] [warmup] [runs]
+ *   -cp target/test-classes:target/classes:$(cat target/cp.txt) dev.eva4j.models.MiniLmBench [ortThreads=2] [blasThreads=ortThreads] [warmup=3] [runs=7]
  * </pre>
  */
 public final class MiniLmBench {
     private MiniLmBench() {}
 
     public static void main(String[] args) throws Exception {
-        int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
-        int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        int runs = args.length > 2 ? Integer.parseInt(args[2]) : 7;
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;        // ONNX Runtime intra-op threads
+        int blasThreads = args.length > 1 ? Integer.parseInt(args[1]) : threads; // OpenBLAS threads
+        int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        int runs = args.length > 3 ? Integer.parseInt(args[3]) : 7;
         int B = 32, T = 128;
         List<String> texts = new ArrayList<>();
         for (int i = 0; i < B; i++) texts.add(Sentences.TWENTY.get(15) + " " + Sentences.TWENTY.get(i % 20)); // > 128 tokens
         OpenBlasBackend backend = new OpenBlasBackend();
-        backend.setThreads(threads);
+        backend.setThreads(blasThreads);
         long t0 = System.nanoTime();
         try (HfTokenizer tok = HfTokenizer.load(MiniLm.tokenizer(), T);
                 OrtReference ort = new OrtReference(MiniLm.onnx(), threads);
@@ -58,8 +59,9 @@ public final class MiniLmBench {
                 onnx[i] = seconds(ortPass);
                 ratio[i] = onnx[i] / eva[i];
             }
-            System.out.printf("MiniLM-L6 forward, batch %d x %d, %d threads, %d cores visible, %d interleaved runs after %d warm-up%n",
-                    B, T, threads, Runtime.getRuntime().availableProcessors(), runs, warmup);
+            System.out.printf("MiniLM-L6 forward, batch %d x %d, ORT intra-op threads %d, OpenBLAS threads %d, %d cores visible, "
+                    + "%d interleaved runs after %d warm-up%n", B, T, threads, blasThreads,
+                    Runtime.getRuntime().availableProcessors(), runs, warmup);
             report("eva4j BertModel (OpenBLAS)", eva, B * T);
             report("ONNX Runtime 1.22 (CPU)", onnx, B * T);
             Arrays.sort(ratio);

@@ -28,6 +28,9 @@ class MiniLmReferenceTest {
     void lastHiddenStateAndMeanPoolingMatchOnnxRuntime() throws Exception {
         OpenBlasBackend backend = new OpenBlasBackend();
         assertTrue(backend.isAvailable(), backend.unavailableReason());
+        // one OpenBLAS thread: with two, cblas_sgemm_batch_strided (attention) runs ~450x slower on this 2-core host;
+        // the numerics do not depend on it
+        backend.setThreads(1);
         try (HfTokenizer tok = HfTokenizer.load(MiniLm.tokenizer(), 128);
                 OrtReference ort = new OrtReference(MiniLm.onnx(), 2);
                 BertModel model = new OnnxModelLoader().load(MiniLm.onnx(), backend);
