@@ -34,6 +34,32 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--activations", paramLabel = "PATH", description = "activations produced elsewhere (see above)")
     Path activations;
 
+    @Option(names = "--model", paramLabel = "PATH", description = "a Hugging Face model folder or an ONNX export")
+    Path model;
+
+    @Option(names = "--data", paramLabel = "FILE", description = "JSONL: {\"text\"}, {\"text\", \"label\"} or "
+            + "{\"input_ids\", \"attention_mask\", \"labels\"} per line")
+    Path data;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json (default: the one in the model folder)")
+    Path tokenizer;
+
+    @Option(names = "--targets", description = "target modules as PEFT's target_modules: names (q_proj,v_proj), "
+            + "re:REGEX, or all-linear (default)")
+    String targets;
+
+    @Option(names = "--batch-size", defaultValue = "16", description = "records per batch (default ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "tokens per record at most (default ${DEFAULT-VALUE})")
+    int maxLength;
+
+    @Option(names = "--backend", description = "compute backend (default: best available; see eva4j backends)")
+    String backendName;
+
+    @Option(names = "--no-label-mask", description = "count positions whose label is -100 too")
+    boolean noLabelMask;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "adapter folder to write (replaced atomically)")
     Path out;
 
@@ -91,28 +117,43 @@ final class InitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (activations == null) {
-            throw new UserException("name the activations with --activations PATH (initialising from a model and a "
-                    + "data file comes with the models issue)");
+        if ((activations == null) == (model == null)) {
+            throw new UserException("name either --activations PATH or --model PATH (with --data FILE)");
         }
+        if (model != null && data == null) throw new UserException("--model needs --data FILE (JSONL)");
         EvaConfig config = EvaConfig.builder().r(rank).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
-                .adjustScalingFactors(!noAdjustScaling).maxSteps(maxSteps).acceptUnconverged(acceptUnconverged)
-                .seed(seed).svd(mode(svdMode)).build();
+                .adjustScalingFactors(!noAdjustScaling).useLabelMask(!noLabelMask).maxSteps(maxSteps)
+                .acceptUnconverged(acceptUnconverged).seed(seed).svd(mode(svdMode)).build();
         ProviderRegistry registry = ProviderRegistry.discover(Main.class.getClassLoader());
         SvdBackend svd = registry.select(SvdBackend.class, Optional.ofNullable(svdBackendName));
         RankAllocator allocator = registry.select(RankAllocator.class, Optional.ofNullable(allocatorName));
         PrintWriter err = spec.commandLine().getErr();
         EvaResult result;
         long start = System.nanoTime();
-        try (SafetensorsActivationSource source = SafetensorsActivationSource.open(activations, rowsPerStep, outFeatures);
-             ProgressBar bar = new ProgressBar(err, "EVA")) {
-            err.printf("EVA on %d layer(s) from %d file(s): r=%d rho=%s tau=%s svd=%s on %s, allocator %s%n",
-                    source.layers().size(), source.files().size(), rank, rho, tau, svdMode, svd.name(), allocator.name());
-            err.flush();
-            result = new EvaEngine(config, svd, allocator).run(source, bar::update);
+        String base = baseModel;
+        if (activations != null) {
+            try (SafetensorsActivationSource source = SafetensorsActivationSource.open(activations, rowsPerStep, outFeatures);
+                 ProgressBar bar = new ProgressBar(err, "EVA")) {
+                err.printf("EVA on %d layer(s) from %d file(s): r=%d rho=%s tau=%s svd=%s on %s, allocator %s%n",
+                        source.layers().size(), source.files().size(), rank, rho, tau, svdMode, svd.name(), allocator.name());
+                err.flush();
+                result = new EvaEngine(config, svd, allocator).run(source, bar::update);
+            }
+        } else {
+            ModelRun run = ModelRun.open(registry, model, tokenizer, backendName);
+            if (base == null) base = model.toAbsolutePath().normalize().toString();
+            try (run; var source = run.source(data, targets, batchSize, maxLength, config);
+                 ProgressBar bar = new ProgressBar(err, "EVA")) {
+                err.printf("EVA on %s (%s, %d target layer(s)) with %s: r=%d rho=%s tau=%s svd=%s, compute %s, allocator %s%n",
+                        model.getFileName(), run.model().modelType(), source.layers().size(), data.getFileName(), rank, rho,
+                        tau, svdMode, run.compute().name(), allocator.name());
+                err.flush();
+                result = new EvaEngine(config, svd, allocator).run(source, bar::update);
+                err.printf("forward passes %.1f s, %,d real tokens%n", source.forwardSeconds(), source.tokens());
+            }
         }
         double seconds = (System.nanoTime() - start) * 1e-9;
-        PeftAdapterWriter.write(out, result, new PeftAdapterWriter.Options(baseModel, taskType, 0.0));
+        PeftAdapterWriter.write(out, result, new PeftAdapterWriter.Options(base, taskType, 0.0));
         PrintWriter o = spec.commandLine().getOut();
         RankTable.print(o, result);
         o.printf("%d step(s) in %.1f s; %s; adapter written to %s%n", result.steps(), seconds,

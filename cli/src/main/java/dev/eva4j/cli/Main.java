@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code eva4j} command. */
 @Command(name = "eva4j", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "EVA-initialised LoRA fine-tuning on the JVM.",
-        subcommands = {BackendsCommand.class, InspectCommand.class, InitCommand.class, MakeActivationsCommand.class, BenchCommand.class, DemoCommand.class,
+        subcommands = {BackendsCommand.class, InspectCommand.class, InitCommand.class, MakeActivationsCommand.class, MakeTinyModelCommand.class, BenchCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -142,7 +142,7 @@ public final class ProviderRegistry {
         for (T p : candidates) {
             Availability a = safeAvailability(p);
             if (a.available()) return p;
-            if (logSkipped) log.warn("{} '{}' unavailable ({}); trying the next one", kind.label(), p.name(), a.reason());
+            if (logSkipped) log.info("{} '{}' unavailable ({}); trying the next one", kind.label(), p.name(), a.reason());
         }
         throw failure(kind, candidates.isEmpty() ? "no " + kind.label() + " is on the class path"
                 : "no " + kind.label() + " can work here");

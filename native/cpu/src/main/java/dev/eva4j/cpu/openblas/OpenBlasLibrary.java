@@ -63,8 +63,15 @@ public final class OpenBlasLibrary {
     record Failed(String reason) implements Outcome {}
 
     private static final class Holder {
-        static final Outcome OUTCOME = load(System.getenv(), System.getProperty("os.name", ""),
-                System.getProperty("os.arch", ""), System.getProperty("user.home", ""));
+        static final Outcome OUTCOME = warnIfFailed(load(System.getenv(), System.getProperty("os.name", ""),
+                System.getProperty("os.arch", ""), System.getProperty("user.home", "")));
+    }
+
+    private static Outcome warnIfFailed(Outcome o) {
+        if (o instanceof Failed f) {
+            LOG.warn("OpenBLAS cannot be loaded ({}); the pure-Java compute backend will be used", f.reason());
+        }
+        return o;
     }
 
     /** Whether OpenBLAS could be loaded; computed once. Never throws. */

@@ -1,0 +1,88 @@
+package dev.eva4j.cli;
+
+import dev.eva4j.api.eva.EvaConfig;
+import dev.eva4j.api.providers.ProviderRegistry;
+import dev.eva4j.models.LinearModule;
+import dev.eva4j.models.Targets;
+import dev.eva4j.models.TransformerModel;
+import dev.eva4j.models.data.BatchReader;
+import dev.eva4j.models.data.HfTextEncoder;
+import dev.eva4j.models.data.ModelActivationSource;
+import dev.eva4j.models.tokenizer.HfTokenizer;
+import dev.eva4j.spi.ComputeBackend;
+import dev.eva4j.spi.LoadedModel;
+import dev.eva4j.spi.ModelLoader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/** A model loaded for EVA: the compute backend, the model (chosen loader by {@code supports}) and its tokenizer. */
+final class ModelRun implements AutoCloseable {
+    private final ComputeBackend compute;
+    private final TransformerModel model;
+    private final Path tokenizerFile; // null: pre-tokenised data only
+    private HfTokenizer tokenizer;
+
+    private ModelRun(ComputeBackend compute, TransformerModel model, Path tokenizerFile) {
+        this.compute = compute;
+        this.model = model;
+        this.tokenizerFile = tokenizerFile;
+    }
+
+    static ModelRun open(ProviderRegistry registry, Path path, Path tokenizerFile, String backendName) throws IOException {
+        if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
+        ComputeBackend compute = registry.select(ComputeBackend.class, Optional.ofNullable(backendName));
+        ModelLoader loader = registry.all(ModelLoader.class).stream().filter(ModelLoader::isAvailable)
+                .filter(l -> l.supports(path)).findFirst().orElseThrow(() -> new UserException(path
+                        + ": no model loader understands this (a Hugging Face folder needs config.json and"
+                        + " *.safetensors; an ONNX export a .onnx file)"));
+        LoadedModel loaded = loader.load(path, compute);
+        if (!(loaded instanceof TransformerModel tm)) {
+            loaded.close();
+            throw new UserException(path + ": model type '" + loaded.modelType() + "' has no forward pass in eva4j");
+        }
+        if (tokenizerFile != null && !Files.isRegularFile(tokenizerFile)) {
+            tm.close();
+            throw new NoSuchFileException(tokenizerFile.toString());
+        }
+        return new ModelRun(compute, tm, tokenizerFile != null ? tokenizerFile : findTokenizer(path));
+    }
+
+    /** tokenizer.json in the model folder (or beside the ONNX file), else the one *tokenizer.json there, else none. */
+    static Path findTokenizer(Path model) throws IOException {
+        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+        Path std = dir.resolve("tokenizer.json");
+        if (Files.isRegularFile(std)) return std;
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> found = s.filter(p -> p.getFileName().toString().endsWith("tokenizer.json")).toList();
+            return found.size() == 1 ? found.getFirst() : null;
+        }
+    }
+
+    TransformerModel model() {
+        return model;
+    }
+
+    ComputeBackend compute() {
+        return compute;
+    }
+
+    ModelActivationSource source(Path data, String targetSpec, int batchSize, int maxLength, EvaConfig config)
+            throws IOException {
+        List<LinearModule> targets = Targets.select(model.linears(), targetSpec);
+        if (tokenizerFile != null && tokenizer == null) tokenizer = HfTokenizer.load(tokenizerFile, Math.max(2, maxLength));
+        BatchReader reader = new BatchReader(data, tokenizer == null ? null : new HfTextEncoder(tokenizer), batchSize,
+                maxLength, config.useLabelMask(), config.labelMaskValue());
+        return new ModelActivationSource(model, targets, reader);
+    }
+
+    @Override
+    public void close() {
+        if (tokenizer != null) tokenizer.close();
+        model.close();
+    }
+}
