@@ -20,6 +20,11 @@ public final class Softmax {
 
     /** Softmax of the {@code k} floats from index {@code base}; a row of -inf only gives zeros. */
     static void row(MemorySegment out, MemorySegment inp, long base, int k) {
+        VectorKernels.softmaxRow(out, inp, base, k);
+    }
+
+    /** The scalar version of {@link #row} (kept as the readable statement of the op). */
+    static void rowScalar(MemorySegment out, MemorySegment inp, long base, int k) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < k; i++) max = Math.max(max, inp.getAtIndex(F32, base + i));
         if (max == Float.NEGATIVE_INFINITY) {

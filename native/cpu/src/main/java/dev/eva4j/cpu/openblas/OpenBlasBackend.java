@@ -20,6 +20,8 @@ import java.lang.invoke.MethodHandle;
 public final class OpenBlasBackend implements ComputeBackend {
     /** GEMMs up to this many multiply-adds (m*n*k) use the critical (no thread transition) downcall: ~0.1 ms. */
     static final long CRITICAL_MAX_MULTIPLY_ADDS = 64L * 64 * 64;
+    /** Batched products up to this size run single-threaded (see {@link #loopStridedBatched}). */
+    static final long SINGLE_THREAD_MAX_MULTIPLY_ADDS = 1L << 21;
 
     /**
      * Products up to this many multiply-adds never go to {@code cblas_sgemm_batch_strided}: OpenBLAS 0.3.31's
@@ -95,9 +97,27 @@ public final class OpenBlasBackend implements ComputeBackend {
                             MemorySegment a, int lda, long strideA, MemorySegment b, int ldb, long strideB,
                             float beta, MemorySegment c, int ldc, long strideC, int batch) {
         int ta = cblas(transA), tb = cblas(transB);
-        for (int t = 0; t < batch; t++) {
-            callSgemm(ta, tb, m, n, k, alpha, a.asSlice(t * strideA * Float.BYTES), lda,
-                    b.asSlice(t * strideB * Float.BYTES), ldb, beta, c.asSlice(t * strideC * Float.BYTES), ldc);
+        // Small products (attention's per-head GEMMs) gain nothing from OpenBLAS's threads but pay a thread hand-off
+        // per call, which on a busy 2-core machine costs milliseconds each (measured: 12 x 128x128x32 took ~195 ms
+        // with 2 threads, 0.4 ms with 1). Run them single-threaded on this thread.
+        boolean single = (long) m * n * k <= SINGLE_THREAD_MAX_MULTIPLY_ADDS
+                && OpenBlasFunctions.SET_NUM_THREADS_LOCAL != null;
+        int previous = single ? setLocalThreads(1) : 0;
+        try {
+            for (int t = 0; t < batch; t++) {
+                callSgemm(ta, tb, m, n, k, alpha, a.asSlice(t * strideA * Float.BYTES), lda,
+                        b.asSlice(t * strideB * Float.BYTES), ldb, beta, c.asSlice(t * strideC * Float.BYTES), ldc);
+            }
+        } finally {
+            if (single) setLocalThreads(previous);
+        }
+    }
+
+    private static int setLocalThreads(int n) {
+        try {
+            return (int) OpenBlasFunctions.SET_NUM_THREADS_LOCAL.invokeExact(n);
+        } catch (Throwable t) {
+            throw failure("openblas_set_num_threads_local", t);
         }
     }
 

@@ -80,6 +80,14 @@ final class OpenBlasFunctions {
     static final MethodHandle GET_NUM_THREADS = handle("openblas_get_num_threads",
             FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
 
+    /**
+     * {@code int openblas_set_num_threads_local(int)}: the thread count for the calling thread only, returning the
+     * previous one (OpenBLAS >= 0.3.27); {@code null} when the library lacks it.
+     */
+    static final MethodHandle SET_NUM_THREADS_LOCAL = LIB.find("openblas_set_num_threads_local")
+            .map(s -> LINKER.downcallHandle(s, FunctionDescriptor.of(JAVA_INT, JAVA_INT)))
+            .orElse(null);
+
     private OpenBlasFunctions() {}
 
     private static MethodHandle handle(String name, FunctionDescriptor desc, Linker.Option... options) {
