@@ -1,0 +1,87 @@
+package dev.eva4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eva4j.api.safetensors.SafetensorsFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** init --model end to end on generated tiny models, and its one-line errors. */
+class InitModelTest {
+    @TempDir
+    Path tmp;
+    Path llama, data;
+
+    @BeforeEach
+    void tinyModelAndData() throws Exception {
+        llama = tmp.resolve("llama");
+        assertEquals(0, CliRun.of("make-tiny-model", "--arch", "llama", "--out", llama.toString(), "--kv-heads", "2",
+                "--qwen2").exit());
+        JsonNode vocab = new ObjectMapper().readTree(llama.resolve("tokenizer.json").toFile()).get("model").get("vocab");
+        List<String> words = new ArrayList<>();
+        vocab.fieldNames().forEachRemaining(w -> { if (Character.isLetter(w.charAt(0))) words.add(w); });
+        java.util.Random rnd = new java.util.Random(3);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 120; i++) {
+            StringBuilder text = new StringBuilder();
+            for (int j = 0, n = 6 + rnd.nextInt(30); j < n; j++) text.append(words.get(rnd.nextInt(words.size()))).append(' ');
+            sb.append("{\"text\": \"").append(text.toString().strip()).append("\"}\n");
+        }
+        data = Files.writeString(tmp.resolve("data.jsonl"), sb.toString());
+    }
+
+    @Test
+    void writesAnAdapterWithOnlyTheTargets() throws Exception {
+        Path out = tmp.resolve("adapter");
+        CliRun run = CliRun.of("init", "--model", llama.toString(), "--data", data.toString(), "--out", out.toString(),
+                "--rank", "2", "--targets", "q_proj,v_proj,down_proj", "--batch-size", "8", "--svd", "warm");
+        assertEquals(0, run.exit(), run.err());
+        JsonNode config = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        int total = 0;
+        try (SafetensorsFile w = SafetensorsFile.open(out.resolve("adapter_model.safetensors"))) {
+            for (String name : w.tensorNames()) {
+                assertTrue(name.matches("base_model\\.model\\.model\\.layers\\.\\d\\.(self_attn\\.[qv]_proj|mlp\\.down_proj)"
+                        + "\\.lora_[AB]\\.weight"), name);
+                if (name.endsWith("lora_A.weight")) total += (int) w.info(name).shape()[0];
+            }
+        }
+        assertEquals(2 * 6, total, "budget r x 6 target layers");
+        assertEquals(llama.toAbsolutePath().normalize().toString(), config.get("base_model_name_or_path").asText());
+    }
+
+    @Test
+    void modelInputMistakesAreOneLineErrors() throws Exception {
+        Path unknown = Files.createDirectories(tmp.resolve("unknown"));
+        Files.writeString(unknown.resolve("config.json"), "{\"model_type\": \"gpt9\"}");
+        Files.copy(llama.resolve("model.safetensors"), unknown.resolve("model.safetensors"));
+        Path noConfig = Files.createDirectories(tmp.resolve("noconfig"));
+        Files.copy(llama.resolve("model.safetensors"), noConfig.resolve("model.safetensors"));
+        Path badData = Files.writeString(tmp.resolve("bad.jsonl"), "{\"text\": \"a\"}\n{\"text\": 5}\n");
+        Path corrupt = Files.write(tmp.resolve("model.onnx"), new byte[] {0x08, 0x07, 0x3a, 0x7f, 0x01});
+        record Case(String expect, String... args) {}
+        for (Case c : List.of(
+                new Case("gpt9", "--model", unknown.toString(), "--data", data.toString()),
+                new Case("no model loader understands", "--model", noConfig.toString(), "--data", data.toString()),
+                new Case("bad.jsonl:2", "--model", llama.toString(), "--data", badData.toString()),
+                new Case("model.onnx", "--model", corrupt.toString(), "--data", data.toString()),
+                new Case("matches no linear layer", "--model", llama.toString(), "--data", data.toString(), "--targets", "nope"),
+                new Case("--model needs --data", "--model", llama.toString()))) {
+            List<String> args = new ArrayList<>(List.of("init", "--out", tmp.resolve("never").toString()));
+            args.addAll(List.of(c.args()));
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, run.exit(), c.expect() + ": " + run.err());
+            assertTrue(run.errorLine().contains(c.expect()), c.expect() + " not in: " + run.err());
+            assertFalse(run.err().contains("\tat "), run.err());
+            assertFalse(Files.exists(tmp.resolve("never")));
+        }
+    }
+}
