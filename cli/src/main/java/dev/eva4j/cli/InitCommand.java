@@ -57,6 +57,10 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "compute backend (default: best available; see eva4j backends)")
     String backendName;
 
+    @Option(names = "--shuffle", description = "batches in a seeded random order (--seed), a new order every pass; "
+            + "default: consecutive records in file order")
+    boolean shuffle;
+
     @Option(names = "--no-label-mask", description = "count positions whose label is -100 too")
     boolean noLabelMask;
 
@@ -142,7 +146,7 @@ final class InitCommand implements Callable<Integer> {
         } else {
             ModelRun run = ModelRun.open(registry, model, tokenizer, backendName);
             if (base == null) base = model.toAbsolutePath().normalize().toString();
-            try (run; var source = run.source(data, targets, batchSize, maxLength, config);
+            try (run; var source = run.source(data, targets, batchSize, maxLength, config, shuffle ? seed : null);
                  ProgressBar bar = new ProgressBar(err, "EVA")) {
                 err.printf("EVA on %s (%s, %d target layer(s)) with %s: r=%d rho=%s tau=%s svd=%s, compute %s, allocator %s%n",
                         model.getFileName(), run.model().modelType(), source.layers().size(), data.getFileName(), rank, rho,

@@ -71,12 +71,12 @@ final class ModelRun implements AutoCloseable {
         return compute;
     }
 
-    ModelActivationSource source(Path data, String targetSpec, int batchSize, int maxLength, EvaConfig config)
-            throws IOException {
+    ModelActivationSource source(Path data, String targetSpec, int batchSize, int maxLength, EvaConfig config,
+                                 Long shuffleSeed) throws IOException {
         List<LinearModule> targets = Targets.select(model.linears(), targetSpec);
         if (tokenizerFile != null && tokenizer == null) tokenizer = HfTokenizer.load(tokenizerFile, Math.max(2, maxLength));
         BatchReader reader = new BatchReader(data, tokenizer == null ? null : new HfTextEncoder(tokenizer), batchSize,
-                maxLength, config.useLabelMask(), config.labelMaskValue());
+                maxLength, config.useLabelMask(), config.labelMaskValue(), shuffleSeed);
         return new ModelActivationSource(model, targets, reader);
     }
 

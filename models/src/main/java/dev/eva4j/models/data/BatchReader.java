@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Consecutive JSONL records in file order, grouped into right-padded {@link Batch}es (the last one may be smaller).
+ * Consecutive JSONL records in file order (or a seeded shuffle), grouped into right-padded {@link Batch}es (the last one may be smaller).
  * Texts are tokenised with the {@link TextEncoder}; pre-tokenised records are truncated to {@code maxLength}. The EVA
  * token mask keeps real tokens, and drops label == {@code labelMaskValue} positions when label masking is on.
  */
@@ -17,10 +17,21 @@ public final class BatchReader implements AutoCloseable {
     private final int batchSize, maxLength;
     private final boolean useLabelMask;
     private final int labelMaskValue;
-    private JsonlReader reader;
+    private final Long shuffleSeed;
+    private int pass;
+    private RecordReader reader;
 
     public BatchReader(Path file, TextEncoder encoder, int batchSize, int maxLength, boolean useLabelMask,
                        int labelMaskValue) throws IOException {
+        this(file, encoder, batchSize, maxLength, useLabelMask, labelMaskValue, null);
+    }
+
+    /**
+     * @param shuffleSeed null: records in file order; else a seeded random order, a new one for every pass over the
+     *                    file (seed, seed + 1, ...), so runs are reproducible
+     */
+    public BatchReader(Path file, TextEncoder encoder, int batchSize, int maxLength, boolean useLabelMask,
+                       int labelMaskValue, Long shuffleSeed) throws IOException {
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         if (maxLength < 1) throw new IllegalArgumentException("--max-length must be >= 1, got " + maxLength);
         this.file = file;
@@ -29,7 +40,12 @@ public final class BatchReader implements AutoCloseable {
         this.maxLength = maxLength;
         this.useLabelMask = useLabelMask;
         this.labelMaskValue = labelMaskValue;
-        this.reader = new JsonlReader(file);
+        this.shuffleSeed = shuffleSeed;
+        this.reader = open();
+    }
+
+    private RecordReader open() throws IOException {
+        return shuffleSeed == null ? new JsonlReader(file) : new ShuffledJsonlReader(file, shuffleSeed + pass);
     }
 
     /** The next batch, or null at the end of the file. */
@@ -85,7 +101,8 @@ public final class BatchReader implements AutoCloseable {
     /** Starts again from the first record. */
     public void rewind() throws IOException {
         reader.close();
-        reader = new JsonlReader(file);
+        pass++;
+        reader = open();
     }
 
     @Override

@@ -1,21 +1,13 @@
 package dev.eva4j.models.data;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/**
- * Streams a JSONL data file, one record a line, in file order: {@code {"text": ...}}, {@code {"text": ..., "label": N}}
- * or {@code {"input_ids": [...], "attention_mask": [...], "labels": [...]}} (mask and labels optional). Blank lines
- * are skipped. A bad line is an {@link IllegalArgumentException} naming the file, the line number and the problem.
- */
-public final class JsonlReader implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
+/** Streams a JSONL data file in file order, one record a line (see {@link JsonlRecords}); blank lines are skipped. */
+public final class JsonlReader implements RecordReader {
     private final Path file;
     private final BufferedReader in;
     private long lineNumber;
@@ -26,55 +18,14 @@ public final class JsonlReader implements AutoCloseable {
         this.in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
     }
 
-    /** The next record, or null at the end of the file. */
+    @Override
     public Example next() throws IOException {
         String line;
         while ((line = in.readLine()) != null) {
             lineNumber++;
-            if (!line.isBlank()) return parse(line);
+            if (!line.isBlank()) return JsonlRecords.parse(file, lineNumber, line);
         }
         return null;
-    }
-
-    private Example parse(String line) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(line);
-        } catch (JsonProcessingException e) {
-            throw bad("not valid JSON (" + e.getOriginalMessage().lines().findFirst().orElse("") + ")");
-        }
-        if (n == null || !n.isObject()) throw bad("a record must be a JSON object");
-        JsonNode text = n.get("text"), ids = n.get("input_ids");
-        if (ids != null && !ids.isNull()) {
-            int[] inputIds = ints(ids, "input_ids");
-            if (inputIds.length == 0) throw bad("input_ids is empty");
-            int[] mask = n.hasNonNull("attention_mask") ? ints(n.get("attention_mask"), "attention_mask") : null;
-            int[] labels = n.hasNonNull("labels") ? ints(n.get("labels"), "labels") : null;
-            if (mask != null && mask.length != inputIds.length) throw bad("attention_mask and input_ids differ in length");
-            if (labels != null && labels.length != inputIds.length) throw bad("labels and input_ids differ in length");
-            return new Example(lineNumber, null, null, inputIds, mask, labels);
-        }
-        if (text == null || !text.isTextual()) throw bad("needs \"text\" (a string) or \"input_ids\" (a list of ints)");
-        Integer label = null;
-        if (n.hasNonNull("label")) {
-            if (!n.get("label").canConvertToInt()) throw bad("\"label\" must be an integer");
-            label = n.get("label").asInt();
-        }
-        return new Example(lineNumber, text.asText(), label, null, null, null);
-    }
-
-    private int[] ints(JsonNode n, String field) {
-        if (!n.isArray()) throw bad("\"" + field + "\" must be a list of integers");
-        int[] out = new int[n.size()];
-        for (int i = 0; i < out.length; i++) {
-            if (!n.get(i).canConvertToInt()) throw bad("\"" + field + "\"[" + i + "] is not an integer");
-            out[i] = n.get(i).asInt();
-        }
-        return out;
-    }
-
-    private IllegalArgumentException bad(String problem) {
-        return new IllegalArgumentException(file.getFileName() + ":" + lineNumber + ": " + problem);
     }
 
     @Override
