@@ -39,6 +39,10 @@ final class BackendsCommand implements Callable<Integer> {
         out.println();
         for (ProviderKind kind : ProviderKind.values()) {
             if (registry.all(kind).isEmpty()) continue;
+            if (kind == ProviderKind.MODEL_LOADER) {
+                out.println("model loader in use: the first available one whose supports(path) accepts the model");
+                continue;
+            }
             Optional<String> explicit = kind == ProviderKind.COMPUTE ? Optional.ofNullable(backend) : Optional.empty();
             try {
                 Provider chosen = registry.select(kind.type(), explicit, false);
