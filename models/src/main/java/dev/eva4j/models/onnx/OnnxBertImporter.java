@@ -197,6 +197,7 @@ public final class OnnxBertImporter {
     }
 
     private static IllegalArgumentException bad(String source, String problem) {
-        return new IllegalArgumentException("ONNX model " + source + " is not a BERT export eva4j can import: " + problem);
+        return new IllegalArgumentException("ONNX model " + source + " is not a BERT export eva4j can import: "
+                + OnnxModelReader.oneLine(problem));
     }
 }

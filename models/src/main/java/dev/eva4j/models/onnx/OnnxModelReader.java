@@ -88,9 +88,23 @@ public final class OnnxModelReader {
             if (graph == null) throw new ProtoException("no graph in the model");
             return graph;
         } catch (ProtoException | ArithmeticException e) {
-            throw new IllegalArgumentException("ONNX model " + source + " is not valid: " + e.getMessage()
+            throw new IllegalArgumentException("ONNX model " + source + " is not valid: " + oneLine(e.getMessage())
                     + " (truncated or corrupted file?)");
         }
+    }
+
+    /** Names read from a corrupt file may hold any bytes: escape control characters so the message stays one line. */
+    static String oneLine(String s) {
+        if (s == null) return "";
+        StringBuilder sb = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> {
+            if (Character.isISOControl(c) || c == 0x2028 || c == 0x2029 || c == 0x85) {
+                sb.append(String.format("\\u%04x", c));
+            } else {
+                sb.appendCodePoint(c);
+            }
+        });
+        return sb.toString();
     }
 
     private static OnnxGraph graph(ProtoReader g) {
