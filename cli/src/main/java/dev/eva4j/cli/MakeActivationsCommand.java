@@ -12,7 +12,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -53,12 +52,7 @@ final class MakeActivationsCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (files < 1 || rows < files || dim < 1) throw new UserException("need --files >= 1, --rows >= --files, --dim >= 1");
         if (rows / files * (long) dim > Integer.MAX_VALUE / 2) throw new UserException("too many rows per file: raise --files");
-        DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "f32" -> DType.F32;
-            case "f16" -> DType.F16;
-            case "bf16" -> DType.BF16;
-            default -> throw new UserException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        };
+        DType type = FloatTypes.parse(dtype);
         if (Files.exists(out)) throw new UserException(out + " already exists");
         ComputeBackend compute = ProviderRegistry.discover(Main.class.getClassLoader())
                 .select(ComputeBackend.class, Optional.empty());

@@ -56,12 +56,7 @@ final class MakeTinyModelCommand implements Callable<Integer> {
         if (s.arch() == TinySpec.Arch.BERT && llamaOnly) {
             throw new UserException("--kv-heads, --qwen2, --tied and --rope-scaling apply to --arch llama only");
         }
-        DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "f32" -> DType.F32;
-            case "bf16" -> DType.BF16;
-            case "f16" -> DType.F16;
-            default -> throw new UserException("--dtype must be f32, bf16 or f16, got '" + dtype + "'");
-        };
+        DType type = FloatTypes.parse(dtype);
         s = s.withSeed(seed).withDtype(type);
         if (kvHeads != null) s = s.withKvHeads(kvHeads);
         if (qwen2) s = s.withQwen2Biases(true);

@@ -34,8 +34,6 @@ public final class SafetensorsActivationSource implements ActivationSource {
     public static final String OUT_FEATURES_KEY = "eva4j.out_features";
     public static final String GROUPS_KEY = "eva4j.groups";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final java.lang.foreign.ValueLayout.OfShort I16_LE =
-            java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final List<Path> files;
     private final int rowsPerStep;
@@ -220,20 +218,7 @@ public final class SafetensorsActivationSource implements ActivationSource {
         if (t.dtype() == DType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
             return new Rows(raw.asSlice(from * d * 4, elems * 4), count, d);
         }
-        MemorySegment out = stepArena.allocate(elems * 4, 4);
-        MemorySegment src = raw.asSlice(from * d * 2, elems * 2); // F16 or BF16: 2 bytes each
-        short[] bits = new short[(int) Math.min(elems, 1 << 16)];
-        float[] values = new float[bits.length];
-        for (long done = 0; done < elems; done += bits.length) {
-            int n = (int) Math.min(bits.length, elems - done);
-            MemorySegment.copy(src, I16_LE, done * 2, bits, 0, n);
-            if (t.dtype() == DType.F16) {
-                for (int i = 0; i < n; i++) values[i] = Float.float16ToFloat(bits[i]);
-            } else {
-                for (int i = 0; i < n; i++) values[i] = Float.intBitsToFloat((bits[i] & 0xffff) << 16);
-            }
-            MemorySegment.copy(values, 0, out, java.lang.foreign.ValueLayout.JAVA_FLOAT, done * 4, n);
-        }
+        MemorySegment out = current.floats(t.name(), from * d, elems, stepArena); // F16/BF16: widened
         return new Rows(out, count, d);
     }
 

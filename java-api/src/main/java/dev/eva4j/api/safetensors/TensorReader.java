@@ -68,19 +68,30 @@ public interface TensorReader extends AutoCloseable {
      * bytes allocated from {@code arena} (4-byte aligned). For tensors of any size. Accepts F32, F16, BF16, F64.
      */
     default MemorySegment floats(String name, Arena arena) {
+        return floats(name, 0, info(name).numel(), arena);
+    }
+
+    /**
+     * Elements {@code [first, first + count)} of the tensor (row-major) as float32 in native byte order, in a new
+     * segment from {@code arena}; F32 little-endian data is copied, F16/BF16 widened, F64 narrowed.
+     */
+    default MemorySegment floats(String name, long first, long count, Arena arena) {
         TensorInfo t = requireType(info(name), "floats", DType.F32, DType.F16, DType.BF16, DType.F64);
+        if (first < 0 || count < 0 || first + count > t.numel()) {
+            throw new IllegalArgumentException("floats: elements [" + first + ", " + (first + count) + ") out of "
+                    + t.numel() + " in '" + name + "'");
+        }
         MemorySegment src = raw(name);
-        long numel = t.numel();
-        MemorySegment out = arena.allocate(numel * 4, 4);
+        MemorySegment out = arena.allocate(count * 4, 4);
         if (t.dtype() == DType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            MemorySegment.copy(src, 0, out, 0, numel * 4);
+            MemorySegment.copy(src, first * 4, out, 0, count * 4);
             return out;
         }
-        float[] chunk = new float[(int) Math.min(numel, 1 << 16)];
-        for (long first = 0; first < numel; first += chunk.length) {
-            int n = (int) Math.min(chunk.length, numel - first);
-            Decode.toFloats(src, t.dtype(), first, chunk, 0, n);
-            MemorySegment.copy(chunk, 0, out, ValueLayout.JAVA_FLOAT, first * 4, n);
+        float[] chunk = new float[(int) Math.min(Math.max(1, count), 1 << 16)];
+        for (long done = 0; done < count; done += chunk.length) {
+            int n = (int) Math.min(chunk.length, count - done);
+            Decode.toFloats(src, t.dtype(), first + done, chunk, 0, n);
+            MemorySegment.copy(chunk, 0, out, ValueLayout.JAVA_FLOAT, done * 4, n);
         }
         return out;
     }
