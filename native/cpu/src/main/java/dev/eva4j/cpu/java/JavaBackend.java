@@ -155,4 +155,9 @@ public final class JavaBackend implements ComputeBackend {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
     }
+
+    @Override
+    public dev.eva4j.spi.Kernels kernels() {
+        throw new IllegalStateException("java backend: kernels are not implemented yet");
+    }
 }

@@ -244,4 +244,9 @@ public final class OpenBlasBackend implements ComputeBackend {
         if (t instanceof Error e) throw e;
         return new IllegalStateException(call + " failed", t);
     }
+
+    @Override
+    public dev.eva4j.spi.Kernels kernels() {
+        throw new IllegalStateException("openblas backend: kernels are not implemented yet");
+    }
 }
