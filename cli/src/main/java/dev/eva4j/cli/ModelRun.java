@@ -11,6 +11,7 @@ import dev.eva4j.models.data.ModelActivationSource;
 import dev.eva4j.models.tokenizer.HfTokenizer;
 import dev.eva4j.spi.ComputeBackend;
 import dev.eva4j.spi.LoadedModel;
+import dev.eva4j.spi.ModelCapability;
 import dev.eva4j.spi.ModelLoader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,9 +42,12 @@ final class ModelRun implements AutoCloseable {
                         + ": no model loader understands this (a Hugging Face folder needs config.json and"
                         + " *.safetensors; an ONNX export a .onnx file)"));
         LoadedModel loaded = loader.load(path, compute);
-        if (!(loaded instanceof TransformerModel tm)) {
+        TransformerModel tm = loaded.has(ModelCapability.ACTIVATION_HOOKS)
+                ? loaded.as(TransformerModel.class).orElse(null) : null;
+        if (tm == null) {
             loaded.close();
-            throw new UserException(path + ": model type '" + loaded.modelType() + "' has no forward pass in eva4j");
+            throw new UserException(path + ": model type '" + loaded.modelType() + "' (loader " + loader.name()
+                    + ") offers no forward pass with activation hooks, which EVA needs");
         }
         if (tokenizerFile != null && !Files.isRegularFile(tokenizerFile)) {
             tm.close();

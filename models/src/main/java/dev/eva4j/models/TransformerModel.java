@@ -19,6 +19,12 @@ import java.util.Set;
  */
 public interface TransformerModel extends LoadedModel {
 
+    @Override
+    default java.util.Set<dev.eva4j.spi.ModelCapability> capabilities() {
+        return java.util.EnumSet.of(dev.eva4j.spi.ModelCapability.ACTIVATION_HOOKS,
+                dev.eva4j.spi.ModelCapability.LORA_TRAINING);
+    }
+
     /** The backend's kernels that hold the weights. */
     Kernels kernels();
 

@@ -39,7 +39,6 @@ import java.util.Set;
  */
 public final class BertModel implements TransformerModel {
     private final BertConfig config;
-    private final ComputeBackend backend;
     private final Kernels k;
     private final BertWeights weights;
     private final List<LinearModule> linears;
@@ -47,9 +46,8 @@ public final class BertModel implements TransformerModel {
     private Pass inference;
     private Pass training;
 
-    private BertModel(BertConfig config, ComputeBackend backend, BertWeights weights) {
+    private BertModel(BertConfig config, BertWeights weights) {
         this.config = config;
-        this.backend = backend;
         this.k = weights.block().kernels();
         this.weights = weights;
         int C = config.hiddenSize(), I = config.intermediateSize();
@@ -87,16 +85,16 @@ public final class BertModel implements TransformerModel {
      * @throws IllegalArgumentException one line naming a missing tensor, or a tensor with its expected and actual shape
      */
     public static BertModel create(BertConfig config, TensorSource tensors, ComputeBackend backend) {
-        Objects.requireNonNull(backend, "backend");
-        return new BertModel(config, backend, BertWeights.load(config, tensors, backend.kernels()));
+        return create(config, tensors, Objects.requireNonNull(backend, "backend").kernels());
+    }
+
+    /** As {@link #create(BertConfig, TensorSource, ComputeBackend)} on the given kernels (e.g. the float64 reference). */
+    public static BertModel create(BertConfig config, TensorSource tensors, Kernels kernels) {
+        return new BertModel(config, BertWeights.load(config, tensors, Objects.requireNonNull(kernels, "kernels")));
     }
 
     public BertConfig config() {
         return config;
-    }
-
-    public ComputeBackend backend() {
-        return backend;
     }
 
     public BertWeights weights() {

@@ -44,7 +44,6 @@ import java.util.Set;
 public final class LlamaModel implements TransformerModel {
     private final LlamaConfig config;
     private final LlamaWeights weights;
-    private final ComputeBackend backend;
     private final Kernels k;
     private final Buffer invFreq;
     private Pass inference;
@@ -53,10 +52,9 @@ public final class LlamaModel implements TransformerModel {
     private final List<List<String>> groups;
 
     /** A model over {@code weights} (now owned by the model: {@link #close} frees them). */
-    public LlamaModel(LlamaConfig config, LlamaWeights weights, ComputeBackend backend) {
+    public LlamaModel(LlamaConfig config, LlamaWeights weights) {
         this.config = Objects.requireNonNull(config, "config");
         this.weights = Objects.requireNonNull(weights, "weights");
-        this.backend = Objects.requireNonNull(backend, "backend");
         this.k = weights.block().kernels();
         float[] inv = Rope.inverseFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling());
         this.invFreq = k.allocateFloats(inv.length);
@@ -95,13 +93,18 @@ public final class LlamaModel implements TransformerModel {
 
     /** Builds the model from an open folder (the {@code hf} loader's factory for llama, mistral and qwen2). */
     public static LlamaModel load(HfFolder folder, ComputeBackend backend) {
+        return load(folder, backend.kernels());
+    }
+
+    /** As {@link #load(HfFolder, ComputeBackend)} on the given kernels (e.g. the float64 reference). */
+    public static LlamaModel load(HfFolder folder, Kernels kernels) {
         LlamaConfig config;
         try {
             config = LlamaConfig.parse(folder.config());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(folder.path() + ": config.json: " + e.getMessage(), e);
         }
-        return new LlamaModel(config, LlamaWeights.load(config, folder.tensors(), backend.kernels()), backend);
+        return new LlamaModel(config, LlamaWeights.load(config, folder.tensors(), kernels));
     }
 
     public LlamaConfig config() {
@@ -152,6 +155,11 @@ public final class LlamaModel implements TransformerModel {
             }
         }
         return pos;
+    }
+
+    @Override
+    public java.util.Set<dev.eva4j.spi.ModelCapability> capabilities() {
+        return java.util.EnumSet.allOf(dev.eva4j.spi.ModelCapability.class);
     }
 
     @Override
