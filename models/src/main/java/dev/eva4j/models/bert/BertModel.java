@@ -158,7 +158,10 @@ public final class BertModel implements TransformerModel {
         return training;
     }
 
+    private boolean closed;
+
     private Pass reuse(Pass pass, Batch batch, Lora lora, boolean train) {
+        if (closed) throw new IllegalStateException(this + " is closed");
         if (batch.seqLen() > config.maxPositions()) {
             throw new IllegalArgumentException("sequence length " + batch.seqLen() + " exceeds max_position_embeddings "
                     + config.maxPositions());
@@ -363,6 +366,7 @@ public final class BertModel implements TransformerModel {
         if (inference != null) inference.close();
         if (training != null) training.close();
         inference = training = null;
+        closed = true;
         weights.close();
     }
 

@@ -193,7 +193,10 @@ public final class LlamaModel implements TransformerModel {
         return training;
     }
 
+    private boolean closed;
+
     private Pass reuse(Pass pass, Batch batch, Lora lora, boolean train) {
+        if (closed) throw new IllegalStateException(this + " is closed");
         if (pass != null && pass.B == batch.batchSize() && pass.T == batch.seqLen() && pass.lora == lora) return pass;
         if (pass != null) pass.close();
         return new Pass(batch.batchSize(), batch.seqLen(), lora, train);
@@ -498,6 +501,7 @@ public final class LlamaModel implements TransformerModel {
         if (inference != null) inference.close();
         if (training != null) training.close();
         inference = training = null;
+        closed = true;
         weights.close();
         invFreq.close();
     }
