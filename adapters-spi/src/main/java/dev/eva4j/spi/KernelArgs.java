@@ -17,8 +17,9 @@ public final class KernelArgs {
                                String shape) {
         if (buffer == null) throw new IllegalArgumentException(op + ": " + operand + " is null (" + shape + ")");
         if (buffer.owner() != owner) {
-            throw new IllegalArgumentException(op + ": " + operand + " belongs to backend '" + buffer.owner().name()
-                    + "', not '" + owner.name() + "'");
+            String other = buffer.owner().name().equals(owner.name()) ? "another instance of backend '" + owner.name()
+                    + "'" : "backend '" + buffer.owner().name() + "', not '" + owner.name() + "'";
+            throw new IllegalArgumentException(op + ": " + operand + " belongs to " + other);
         }
         if (!buffer.isAlive()) throw new IllegalArgumentException(op + ": " + operand + " was closed");
         if (buffer.dtype() != dtype) {
