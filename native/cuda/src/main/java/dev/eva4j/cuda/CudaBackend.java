@@ -90,6 +90,6 @@ public final class CudaBackend implements ComputeBackend {
 
     @Override
     public dev.eva4j.spi.Kernels kernels() {
-        throw new IllegalStateException("cuda backend: kernels are not implemented yet");
+        throw new IllegalStateException("cuda backend cannot work here: " + availability().reason());
     }
 }
