@@ -1,10 +1,13 @@
 package dev.eva4j.cpu.java;
 
 import dev.eva4j.spi.Availability;
+import dev.eva4j.spi.Capability;
 import dev.eva4j.spi.ComputeBackend;
 import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * The pure-Java backend, used when no native BLAS loads: GEMM on the Vector API (packed panels, a 6 x 2-vector
@@ -154,6 +157,12 @@ public final class JavaBackend implements ComputeBackend {
     public void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
+    }
+
+    /** Host memory; the host linear algebra runs in Java (not {@link Capability#NATIVE_LINEAR_ALGEBRA}). */
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.HOST_MEMORY);
     }
 
     @Override

@@ -5,10 +5,13 @@ import static dev.eva4j.cpu.openblas.OpenBlasFunctions.ROW_MAJOR;
 import static dev.eva4j.cpu.openblas.OpenBlasFunctions.TRANS;
 
 import dev.eva4j.spi.Availability;
+import dev.eva4j.spi.Capability;
 import dev.eva4j.spi.ComputeBackend;
 import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * {@link ComputeBackend} over OpenBLAS (CBLAS + LAPACKE) through FFM: one native call per operation, on the caller's
@@ -243,6 +246,12 @@ public final class OpenBlasBackend implements ComputeBackend {
         if (t instanceof RuntimeException e) return e;
         if (t instanceof Error e) throw e;
         return new IllegalStateException(call + " failed", t);
+    }
+
+    /** Host memory, and the host linear algebra runs in OpenBLAS. Known without loading the library. */
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.HOST_MEMORY, Capability.NATIVE_LINEAR_ALGEBRA);
     }
 
     @Override
