@@ -1,12 +1,14 @@
 package dev.eva4j.cpu.java;
 
+import dev.eva4j.api.kernels.HostGemm;
+import dev.eva4j.api.kernels.HostKernels;
 import dev.eva4j.spi.Availability;
 import dev.eva4j.spi.Capability;
 import dev.eva4j.spi.ComputeBackend;
+import dev.eva4j.spi.Kernels;
 import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.EnumSet;
 import java.util.Set;
 
 /**
@@ -17,9 +19,11 @@ import java.util.Set;
 public final class JavaBackend implements ComputeBackend {
     /** Products with fewer multiply-adds than this take the simple loop: packing would cost more than it saves. */
     static final long SMALL_GEMM = 24L * 24 * 24;
+    private static final Set<Capability> CAPABILITIES = Set.of(Capability.HOST_MEMORY);
 
     private volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
     private volatile Availability availability;
+    private volatile HostKernels kernels;
 
     public JavaBackend() {}
 
@@ -159,14 +163,25 @@ public final class JavaBackend implements ComputeBackend {
         this.threads = threads;
     }
 
-    /** Host memory; the host linear algebra runs in Java (not {@link Capability#NATIVE_LINEAR_ALGEBRA}). */
+    // ---- kernels ----------------------------------------------------------------------------------------------
+
+    /** Every kernel in float32 on the host: GEMMs on this backend's Vector API GEMM, the rest in Java. */
     @Override
-    public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.HOST_MEMORY);
+    public Kernels kernels() {
+        Availability a = availability();
+        if (!a.available()) throw new IllegalStateException("the java backend is unavailable: " + a.reason());
+        HostKernels k = kernels;
+        if (k == null) {
+            synchronized (this) {
+                k = kernels;
+                if (k == null) kernels = k = new HostKernels(name(), HostGemm.of(this), CAPABILITIES);
+            }
+        }
+        return k;
     }
 
     @Override
-    public dev.eva4j.spi.Kernels kernels() {
-        throw new IllegalStateException("java backend: kernels are not implemented yet");
+    public Set<Capability> capabilities() {
+        return CAPABILITIES;
     }
 }

@@ -4,13 +4,15 @@ import static dev.eva4j.cpu.openblas.OpenBlasFunctions.NO_TRANS;
 import static dev.eva4j.cpu.openblas.OpenBlasFunctions.ROW_MAJOR;
 import static dev.eva4j.cpu.openblas.OpenBlasFunctions.TRANS;
 
+import dev.eva4j.api.kernels.HostGemm;
+import dev.eva4j.api.kernels.HostKernels;
 import dev.eva4j.spi.Availability;
 import dev.eva4j.spi.Capability;
 import dev.eva4j.spi.ComputeBackend;
+import dev.eva4j.spi.Kernels;
 import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.util.EnumSet;
 import java.util.Set;
 
 /**
@@ -18,7 +20,8 @@ import java.util.Set;
  * native segments, without copies. Arguments are checked in Java first ({@link GemmChecks}, {@link Operands}); heap
  * segments are rejected. The library is loaded on the first {@link #availability()} or operation
  * ({@link OpenBlasLibrary}); an operation while it is unavailable is an {@link IllegalStateException} with the reason.
- * Thread-safe: the backend has no state of its own (the thread count is OpenBLAS's global).
+ * Thread-safe: the backend has no state of its own besides its {@link #kernels()} (the thread count is OpenBLAS's
+ * global).
  */
 public final class OpenBlasBackend implements ComputeBackend {
     /** GEMMs up to this many multiply-adds (m*n*k) use the critical (no thread transition) downcall: ~0.1 ms. */
@@ -33,6 +36,11 @@ public final class OpenBlasBackend implements ComputeBackend {
      * the same 100^3 (interface/gemm_batch_strided.c).
      */
     static final long BATCHED_MIN_MULTIPLY_ADDS = 100L * 100 * 100;
+
+    private static final Set<Capability> CAPABILITIES = Set.of(Capability.HOST_MEMORY,
+            Capability.NATIVE_LINEAR_ALGEBRA);
+
+    private volatile HostKernels kernels;
 
     public OpenBlasBackend() {}
 
@@ -248,14 +256,22 @@ public final class OpenBlasBackend implements ComputeBackend {
         return new IllegalStateException(call + " failed", t);
     }
 
-    /** Host memory, and the host linear algebra runs in OpenBLAS. Known without loading the library. */
+    /** Every kernel in float32 on the host: GEMMs in OpenBLAS, the rest in Java ({@link HostKernels}). */
     @Override
-    public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.HOST_MEMORY, Capability.NATIVE_LINEAR_ALGEBRA);
+    public Kernels kernels() {
+        requireAvailable();
+        HostKernels k = kernels;
+        if (k == null) {
+            synchronized (this) {
+                k = kernels;
+                if (k == null) kernels = k = new HostKernels(name(), HostGemm.of(this), CAPABILITIES);
+            }
+        }
+        return k;
     }
 
     @Override
-    public dev.eva4j.spi.Kernels kernels() {
-        throw new IllegalStateException("openblas backend: kernels are not implemented yet");
+    public Set<Capability> capabilities() {
+        return CAPABILITIES;
     }
 }
