@@ -52,7 +52,8 @@ import org.opentest4j.AssertionFailedError;
  * <p><b>What is checked.</b> Every kernel of {@link Kernels} runs on the backend and on {@link ReferenceKernels} (the
  * float64 oracle) with identical inputs: values drawn in double from fixed seeds and rounded to float32, so that both
  * sides see the same numbers. Shapes include odd and prime sizes (N=7, C=13, V=11, T=5, HS=6, NH=6 over NKV=2, R=3,
- * ...), padding masks (a sequence with trailing padding, one fully padded), causal and bidirectional attention, GQA,
+ * ...) and one shape per kernel of more than 65,536 elements (so that a backend that splits large work across
+ * threads does so here), padding masks (a sequence with trailing padding, one fully padded), causal and bidirectional attention, GQA,
  * LoRA with dropout 0 and 0.3, cross-entropy rows ignored with -100 (and a batch with every row ignored), three AdamW
  * steps with weight decay, and the in-place calls the Javadoc allows. For a forward pass every output is compared,
  * including what it saves for the backward pass (mean, rstd, attention probabilities, LoRA's xa, softmax probs).
@@ -130,24 +131,25 @@ public abstract class KernelContract {
     private record Adam(long n, float lr, float weightDecay) {}
 
     private static final List<Rows> ROWS = List.of(new Rows(7, 13), new Rows(3, 5), new Rows(4, 64), new Rows(1, 2),
-            new Rows(5, 1));
+            new Rows(5, 1), new Rows(300, 257));
     private static final List<Emb> EMBS = List.of(new Emb(7, 11, 13), new Emb(5, 3, 4), new Emb(1, 1, 1),
-            new Emb(16, 5, 64));
+            new Emb(16, 5, 64), new Emb(600, 37, 128));
     private static final List<Lin> LINS = List.of(new Lin(7, 13, 11, true), new Lin(5, 6, 3, false),
-            new Lin(1, 17, 1, true), new Lin(16, 64, 24, true), new Lin(3, 1, 2, false));
+            new Lin(1, 17, 1, true), new Lin(16, 64, 24, true), new Lin(3, 1, 2, false), new Lin(300, 256, 96, true));
     private static final List<Lora> LORAS = List.of(new Lora(7, 13, 11, 3, 0f, true),
             new Lora(7, 13, 11, 3, 0.3f, true), new Lora(5, 6, 7, 1, 0f, false), new Lora(5, 6, 7, 1, 0.3f, false),
-            new Lora(16, 32, 24, 8, 0.3f, true), new Lora(1, 3, 2, 2, 0.3f, false));
+            new Lora(16, 32, 24, 8, 0.3f, true), new Lora(1, 3, 2, 2, 0.3f, false),
+            new Lora(300, 256, 96, 8, 0.3f, true));
     private static final List<Attn> ATTNS = attentionShapes();
     private static final List<Rope> ROPES = List.of(new Rope(5, 6, 6), new Rope(7, 2, 4), new Rope(3, 3, 2),
-            new Rope(4, 2, 64));
-    private static final List<Elems> ELEMS = List.of(new Elems(1), new Elems(7), new Elems(65), new Elems(1031));
+            new Rope(4, 2, 64), new Rope(1200, 4, 16));
+    private static final List<Elems> ELEMS = List.of(new Elems(1), new Elems(7), new Elems(65), new Elems(1031), new Elems(70001));
     private static final List<Ce> CES = List.of(new Ce(7, 11, "SOME"), new Ce(5, 3, "NONE"), new Ce(4, 50, "SOME"),
-            new Ce(3, 2, "NONE"), new Ce(4, 5, "ALL"));
+            new Ce(3, 2, "NONE"), new Ce(4, 5, "ALL"), new Ce(300, 257, "SOME"));
     private static final List<Pool> POOLS = List.of(new Pool(3, 5, 7), new Pool(2, 1, 3), new Pool(4, 6, 13),
-            new Pool(1, 4, 1));
+            new Pool(1, 4, 1), new Pool(4, 130, 130));
     private static final List<Adam> ADAMS = List.of(new Adam(7, 1e-2f, 0.01f), new Adam(1031, 1e-2f, 0.01f),
-            new Adam(13, 0.1f, 0f));
+            new Adam(13, 0.1f, 0f), new Adam(70001, 1e-2f, 0.01f));
 
     private static List<Attn> attentionShapes() {
         int[][] bases = {{2, 5, 6, 2, 6}, {3, 5, 6, 2, 6}, {3, 7, 3, 3, 4}, {1, 1, 2, 1, 2}, {2, 4, 4, 1, 8}};
@@ -159,6 +161,7 @@ public abstract class KernelContract {
                 }
             }
         }
+        shapes.add(new Attn(4, 70, 4, 2, 16, true, true)); // large: 78,400 attention scores
         return List.copyOf(shapes);
     }
 
@@ -297,6 +300,51 @@ public abstract class KernelContract {
             expectRejected("uploadFloats past the end", "dst", () -> backend.uploadFloats(b, 0, host));
             expectRejected("downloadFloats past the end", "src", () -> backend.downloadFloats(b, 0, host));
         }
+    }
+
+    /** Kernels on views at odd offsets into one parameter block and one gradient block, as models use them. */
+    @Test
+    public void kernelsOnViews() {
+        Random rnd = new Random(99);
+        int N = 5, IN = 7, OUT = 3;
+        int weightAt = 3, biasAt = weightAt + OUT * IN + 5, blockLength = biasAt + OUT + 6;
+        Twin params = floats(block(rnd, blockLength, weightAt, OUT * IN, biasAt, OUT));
+        Twin weight = params.slice(weightAt, OUT * IN);
+        Twin bias = params.slice(biasAt, OUT);
+        Twin inp = random(rnd, N * IN, 1);
+        Twin out = random(rnd, N * OUT, 1);
+        both(sd -> sd.k().matmulForward(out.at(sd), inp.at(sd), weight.at(sd), bias.at(sd), N, IN, OUT));
+        expect("matmulForward on views: out", out);
+
+        Twin grads = floats(block(rnd, blockLength, weightAt, OUT * IN, biasAt, OUT));
+        Twin dweight = grads.slice(weightAt, OUT * IN);
+        Twin dbias = grads.slice(biasAt, OUT);
+        Twin dout = random(rnd, N * OUT, 1);
+        both(sd -> sd.k().matmulBackward(null, dweight.at(sd), dbias.at(sd), dout.at(sd), inp.at(sd), weight.at(sd),
+                N, IN, OUT));
+        expect("matmulBackward on views: dweight", dweight);
+        expect("matmulBackward on views: dbias", dbias);
+
+        Twin m = floats(block(rnd, blockLength, weightAt, OUT * IN, biasAt, OUT));
+        Twin v = floats(block(rnd, blockLength, weightAt, OUT * IN, biasAt, OUT));
+        both(sd -> sd.k().scale(v.slice(weightAt, OUT * IN).at(sd), 0, OUT * IN)); // v >= 0
+        both(sd -> sd.k().adamw(weight.at(sd), dweight.at(sd), m.slice(weightAt, OUT * IN).at(sd),
+                v.slice(weightAt, OUT * IN).at(sd), OUT * IN, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, 1));
+        expect("adamw on views: params", weight);
+        expect("adamw on views: m", m.slice(weightAt, OUT * IN));
+        expect("adamw on views: v", v.slice(weightAt, OUT * IN));
+        expect("bias after adamw on the weight's view (untouched)", bias);
+    }
+
+    /** NaN everywhere except two runs of random values: [at1, at1 + n1) and [at2, at2 + n2). */
+    private static double[] block(Random rnd, int length, int at1, int n1, int at2, int n2) {
+        double[] block = new double[length];
+        Arrays.fill(block, Double.NaN);
+        double[] first = gaussian(rnd, n1, 1, 0);
+        double[] second = gaussian(rnd, n2, 1, 0);
+        System.arraycopy(first, 0, block, at1, n1);
+        System.arraycopy(second, 0, block, at2, n2);
+        return block;
     }
 
     // ------------------------------------------------------------------------------------------------ embeddings

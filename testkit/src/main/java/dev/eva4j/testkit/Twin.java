@@ -24,6 +24,15 @@ final class Twin {
         this.length = length;
     }
 
+    /**
+     * Views {@code [offset, offset + length)} of both buffers (each with {@link #SLACK} elements more, which the
+     * caller keeps NaN in the parent).
+     */
+    Twin slice(long offset, long length) {
+        return new Twin(backendSide, referenceSide, backend.slice(offset, length + SLACK),
+                reference.slice(offset, length + SLACK), length);
+    }
+
     /** This operand's buffer on {@code side}. */
     Buffer at(Side side) {
         return side.isReference() ? reference : backend;
