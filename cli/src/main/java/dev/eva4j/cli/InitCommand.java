@@ -6,6 +6,7 @@ import dev.eva4j.api.eva.EvaResult;
 import dev.eva4j.api.eva.LayerResult;
 import dev.eva4j.api.eva.SafetensorsActivationSource;
 import dev.eva4j.api.peft.PeftAdapterWriter;
+import dev.eva4j.spi.ModelLoader;
 import dev.eva4j.spi.RankAllocator;
 import dev.eva4j.spi.SvdBackend;
 import java.io.IOException;
@@ -145,7 +146,7 @@ final class InitCommand implements Callable<Integer> {
                 result = new EvaEngine(config, svd, allocator).run(source, bar::update);
             }
         } else {
-            ModelRun run = ModelRun.open(providers.registry(), model, tokenizer, backendName);
+            ModelRun run = ModelRun.open(providers.compute(), providers.all(ModelLoader.class).values(), model, tokenizer);
             if (base == null) base = model.toAbsolutePath().normalize().toString();
             try (run; var source = run.source(data, targets, batchSize, maxLength, config, shuffle ? seed : null);
                  ProgressBar bar = new ProgressBar(err, "EVA")) {
