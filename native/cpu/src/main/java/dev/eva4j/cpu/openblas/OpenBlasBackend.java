@@ -214,7 +214,7 @@ public final class OpenBlasBackend implements ComputeBackend {
         } catch (Throwable t) {
             throw failure("LAPACKE_" + op, t);
         }
-        LapackeStatus.check("LAPACKE_" + op, info, OpenBlasFunctions.GESDD_ARGS, shape);
+        LapackeStatus.checkGesdd("LAPACKE_" + op, info, shape);
     }
 
     /** ?syevd on row-major A n x n, jobz 'V', uplo 'U', lda = n. */
@@ -232,7 +232,7 @@ public final class OpenBlasBackend implements ComputeBackend {
         } catch (Throwable t) {
             throw failure("LAPACKE_" + op, t);
         }
-        LapackeStatus.check("LAPACKE_" + op, info, OpenBlasFunctions.SYEVD_ARGS, shape);
+        LapackeStatus.checkSyevd("LAPACKE_" + op, info, n, shape);
     }
 
     private void requireAvailable() {
