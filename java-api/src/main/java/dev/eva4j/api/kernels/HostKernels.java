@@ -37,10 +37,15 @@ public final class HostKernels implements Kernels {
      * @param name         the backend's name, for messages
      * @param gemm         the host GEMMs every matrix product runs on
      * @param capabilities what the backend offers beyond the contract ({@link Capability#HOST_MEMORY} is added)
+     * @throws IllegalStateException when the Vector API module is not loaded (the message says how to load it)
      */
     public HostKernels(String name, HostGemm gemm, Set<Capability> capabilities) {
         this.name = Objects.requireNonNull(name, "name");
         this.gemm = Objects.requireNonNull(gemm, "gemm");
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            throw new IllegalStateException("the " + name + " kernels need the Vector API: start the JVM with "
+                    + "--add-modules jdk.incubator.vector");
+        }
         EnumSet<Capability> caps = EnumSet.of(Capability.HOST_MEMORY);
         caps.addAll(capabilities);
         this.capabilities = Set.copyOf(caps);
