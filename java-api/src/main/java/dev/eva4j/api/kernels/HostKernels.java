@@ -229,11 +229,11 @@ public final class HostKernels implements Kernels {
     public void embeddingBackward(Buffer dtable, Buffer dout, Buffer ids, int N, int V, int C) {
         String op = "embeddingBackward";
         KernelArgs.dims(op, "N, V, C", N, V, C);
-        MemorySegment dt = floats(op, "dtable", dtable, (long) V * C, shape("V, C", V, C));
+        MemorySegment dt = optionalFloats(op, "dtable", dtable, (long) V * C, shape("V, C", V, C));
         MemorySegment d = floats(op, "dout", dout, (long) N * C, shape("N, C", N, C));
         MemorySegment i = ints(op, "ids", ids, N, shape("N", N));
         checkIds(op, i, N, V);
-        EmbeddingOps.backward(dt, d, i, N, C);
+        if (dt != null) EmbeddingOps.backward(dt, d, i, N, C);
     }
 
     private static void checkIds(String op, MemorySegment ids, int N, int V) {
@@ -422,7 +422,7 @@ public final class HostKernels implements Kernels {
     public void ropeBackward(Buffer dinp, Buffer dout, Buffer positions, Buffer invFreq, int N, int H, int HS) {
         String op = "ropeBackward";
         MemorySegment[] s = checkRope(op, "dinp", dinp, "dout", dout, positions, invFreq, N, H, HS);
-        RopeOps.backward(s[0], s[1], s[2], s[3], N, H, HS);
+        if (s[0] != null) RopeOps.backward(s[0], s[1], s[2], s[3], N, H, HS);
     }
 
     private MemorySegment[] checkRope(String op, String outName, Buffer out, String inName, Buffer inp,
@@ -431,7 +431,8 @@ public final class HostKernels implements Kernels {
         KernelArgs.check(HS % 2 == 0, op, "head size HS=" + HS + " must be even");
         long n = (long) N * H * HS;
         String nhs = shape("N, H, HS", N, H, HS);
-        return new MemorySegment[] {floats(op, outName, out, n, nhs), floats(op, inName, inp, n, nhs),
+        MemorySegment o = out == null && op.endsWith("Backward") ? null : floats(op, outName, out, n, nhs);
+        return new MemorySegment[] {o, floats(op, inName, inp, n, nhs),
             ints(op, "positions", positions, N, shape("N", N)),
             floats(op, "invFreq", invFreq, HS / 2, shape("HS/2", HS / 2))};
     }
@@ -515,10 +516,11 @@ public final class HostKernels implements Kernels {
         String op = "crossEntropyBackward";
         KernelArgs.dims(op, "N, V", N, V);
         String nv = shape("N, V", N, V);
-        MemorySegment d = floats(op, "dlogits", dlogits, (long) N * V, nv), p = floats(op, "probs", probs, (long) N * V, nv);
+        MemorySegment d = optionalFloats(op, "dlogits", dlogits, (long) N * V, nv);
+        MemorySegment p = floats(op, "probs", probs, (long) N * V, nv);
         MemorySegment t = ints(op, "targets", targets, N, shape("N", N));
         checkTargets(op, t, N, V, ignoreIndex);
-        LossOps.crossEntropyBackward(d, p, t, N, V, ignoreIndex, dloss);
+        if (d != null) LossOps.crossEntropyBackward(d, p, t, N, V, ignoreIndex, dloss);
     }
 
     private static void checkTargets(String op, MemorySegment targets, int N, int V, int ignoreIndex) {
