@@ -25,9 +25,10 @@ public interface ComputeBackend extends Provider {
      */
     Kernels kernels();
 
-    /** What this backend offers beyond the contract (host memory, native LAPACK, an accelerator, ...). */
+    /** What this backend offers beyond the contract (host memory, native LAPACK, an accelerator, ...); empty when it
+     * is not available here. */
     default Set<Capability> capabilities() {
-        return kernels().capabilities();
+        return isAvailable() ? kernels().capabilities() : Set.of();
     }
 
     default boolean has(Capability capability) {

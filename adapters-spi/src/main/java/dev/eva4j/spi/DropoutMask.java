@@ -3,7 +3,7 @@ package dev.eva4j.spi;
 /**
  * The dropout mask every backend regenerates from a seed instead of storing it: element {@code i} of a tensor is
  * kept when {@code uniform(seed, i) >= p}, and a kept element is scaled by {@code 1 / (1 - p)} (inverted dropout).
- * {@code uniform} is splitmix64 of {@code seed + i * golden}, its top 24 bits as a float in [0, 1) — identical on
+ * {@code uniform} is splitmix64's finaliser applied to {@code seed + (i + 1) * golden} (golden = 0x9E3779B97F4A7C15), its top 24 bits as a float in [0, 1) — identical on
  * the CPU and in a CUDA kernel, so forward and backward (and every backend) see the same mask.
  */
 public final class DropoutMask {

@@ -51,8 +51,14 @@ public interface TransformerModel extends LoadedModel {
      */
     MemorySegment forward(Batch batch, Arena arena, Set<String> hooked, ActivationHook hook);
 
-    /** Inference with LoRA adapters applied (null: none); otherwise as {@link #forward(Batch, Arena, Set, ActivationHook)}. */
+    /** Inference with LoRA adapters applied (null: none; no dropout); otherwise as {@link #forward(Batch, Arena, Set, ActivationHook)}. */
     MemorySegment forward(Batch batch, Lora lora, Arena arena);
+
+    /**
+     * Inference with LoRA adapters (null: none; no dropout, nothing kept for a backward pass): the last hidden state
+     * [B*T, C] in the backend's memory, valid until this model's next inference call.
+     */
+    dev.eva4j.spi.Buffer hidden(Batch batch, Lora lora);
 
     /**
      * Training: a forward pass with {@code lora} (may be null) that keeps what {@link TrainingPass#backward} needs.

@@ -163,7 +163,11 @@ public abstract class ModelGradientContract {
         }
     }
 
-    /** Central differences of the reference loss: single parameters spread over the block, and random directions. */
+    /**
+     * Central differences of the reference loss: single parameters spread over the block, and random directions.
+     * The loss is evaluated in training mode (the same dropout masks as the gradients), so each evaluation also runs
+     * a backward pass whose gradients are not used.
+     */
     private static void finiteDifferences(String what, Setup r, Kernels ref, double[] grad) {
         Buffer params = r.lora.params().buffer();
         int n = grad.length;
@@ -179,9 +183,9 @@ public abstract class ModelGradientContract {
             i = Math.min(i, n - 1);
             double h = 1e-6 * Math.max(1, Math.abs(p[i]));
             ref.upload(params, i, new double[] {p[i] + h});
-            double up = r.loss(false);
+            double up = r.loss(true);
             ref.upload(params, i, new double[] {p[i] - h});
-            double down = r.loss(false);
+            double down = r.loss(true);
             ref.upload(params, i, new double[] {p[i]});
             expected[s] = (up - down) / (2 * h);
             actual[s] = grad[i];
@@ -197,10 +201,10 @@ public abstract class ModelGradientContract {
             double[] moved = new double[n];
             for (int i = 0; i < n; i++) moved[i] = p[i] + h * dir[i];
             ref.upload(params, 0, moved);
-            double up = r.loss(false);
+            double up = r.loss(true);
             for (int i = 0; i < n; i++) moved[i] = p[i] - h * dir[i];
             ref.upload(params, 0, moved);
-            double down = r.loss(false);
+            double down = r.loss(true);
             ref.upload(params, 0, p);
             expected[singles + d] = (up - down) / (2 * h);
             actual[singles + d] = dot;

@@ -142,6 +142,13 @@ public final class BertModel implements TransformerModel {
         return run(batch, lora, arena, Set.of(), null);
     }
 
+    @Override
+    public synchronized Buffer hidden(Batch batch, Lora lora) {
+        inference = reuse(inference, batch, lora, false);
+        inference.forward(batch, Set.of(), null);
+        return inference.hidden();
+    }
+
     private MemorySegment run(Batch batch, Lora lora, Arena arena, Set<String> hooked, ActivationHook hook) {
         inference = reuse(inference, batch, lora, false);
         inference.forward(batch, hooked, hook);
@@ -282,19 +289,19 @@ public final class BertModel implements TransformerModel {
                 report(hooked, hook, p[0], a.xin, C);
                 report(hooked, hook, p[1], a.xin, C);
                 report(hooked, hook, p[2], a.xin, C);
-                Linears.forward(k, lora, p[0], a.q, a.xa.get(p[0]), a.xin, w.qW(), w.qB(), N, C, C);
-                Linears.forward(k, lora, p[1], a.k, a.xa.get(p[1]), a.xin, w.kW(), w.kB(), N, C, C);
-                Linears.forward(k, lora, p[2], a.v, a.xa.get(p[2]), a.xin, w.vW(), w.vB(), N, C, C);
+                Linears.forward(k, lora, train, p[0], a.q, a.xa.get(p[0]), a.xin, w.qW(), w.qB(), N, C, C);
+                Linears.forward(k, lora, train, p[1], a.k, a.xa.get(p[1]), a.xin, w.kW(), w.kB(), N, C, C);
+                Linears.forward(k, lora, train, p[2], a.v, a.xa.get(p[2]), a.xin, w.vW(), w.vB(), N, C, C);
                 k.attentionForward(a.ctx, a.att, a.q, a.k, a.v, mask, B, T, NH, NH, HS, false);
                 report(hooked, hook, p[3], a.ctx, C);
-                Linears.forward(k, lora, p[3], a.h1, a.xa.get(p[3]), a.ctx, w.oW(), w.oB(), N, C, C);
+                Linears.forward(k, lora, train, p[3], a.h1, a.xa.get(p[3]), a.ctx, w.oW(), w.oB(), N, C, C);
                 k.residualForward(a.h1, a.h1, a.xin, (long) N * C);
                 k.layerNormForward(a.x1, a.mean1, a.rstd1, a.h1, w.ln1W(), w.ln1B(), N, C, eps);
                 report(hooked, hook, p[4], a.x1, C);
-                Linears.forward(k, lora, p[4], a.u, a.xa.get(p[4]), a.x1, w.iW(), w.iB(), N, C, I);
+                Linears.forward(k, lora, train, p[4], a.u, a.xa.get(p[4]), a.x1, w.iW(), w.iB(), N, C, I);
                 k.geluForward(a.g, a.u, (long) N * I);
                 report(hooked, hook, p[5], a.g, I);
-                Linears.forward(k, lora, p[5], a.h2, a.xa.get(p[5]), a.g, w.dW(), w.dB(), N, I, C);
+                Linears.forward(k, lora, train, p[5], a.h2, a.xa.get(p[5]), a.g, w.dW(), w.dB(), N, I, C);
                 k.residualForward(a.h2, a.h2, a.x1, (long) N * C);
                 k.layerNormForward(a.x2, a.mean2, a.rstd2, a.h2, w.ln2W(), w.ln2B(), N, C, eps);
             }

@@ -27,7 +27,7 @@ import java.util.Set;
 
 /**
  * A Llama-family decoder (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama) as Hugging Face's {@code LlamaModel}
- * computes it, in float32 on a {@link ComputeBackend}. Per layer (B batch, T time, C hidden, N = B*T):
+ * computes it, through a backend's {@link Kernels} (float32 on production backends, float64 on the reference). Per layer (B batch, T time, C hidden, N = B*T):
  * <pre>
  *   h = rmsnorm(x)                        hooks: q_proj, k_proj, v_proj (one input)
  *   q, k, v = h Wq^T (+bq), h Wk^T, h Wv^T; RoPE on q and k
@@ -178,6 +178,13 @@ public final class LlamaModel implements TransformerModel {
         return run(batch, lora, arena, Set.of(), null);
     }
 
+    @Override
+    public synchronized Buffer hidden(Batch batch, Lora lora) {
+        inference = reuse(inference, batch, lora, false);
+        inference.forward(batch, Set.of(), null);
+        return inference.hidden();
+    }
+
     private MemorySegment run(Batch batch, Lora lora, Arena arena, Set<String> hooked, ActivationHook hook) {
         inference = reuse(inference, batch, lora, false);
         inference.forward(batch, hooked, hook);
@@ -230,12 +237,14 @@ public final class LlamaModel implements TransformerModel {
 
     /**
      * The causal-LM loss of a batch: the mean over counted next-token predictions of the cross-entropy of the logits
-     * (hidden lm_head^T), as Hugging Face computes it; with {@code backward}, also adds its gradient into the LoRA
-     * gradients. Returns 0 when no position counts.
+     * (hidden lm_head^T), as Hugging Face computes it; with {@code backward} (training mode, LoRA dropout on), also
+     * adds its gradient into the LoRA gradients; without, an evaluation in inference mode. Returns 0 when no
+     * position counts.
      */
     public synchronized double causalLmLoss(Batch batch, Lora lora, boolean backward) {
-        TrainingPass pass = train(batch, lora);
-        Pass p = training;
+        TrainingPass pass = backward ? train(batch, lora) : null;
+        Buffer hiddenState = backward ? pass.hidden() : hidden(batch, lora);
+        Pass p = backward ? training : inference;
         int N = batch.tokens(), V = config.vocabSize(), C = config.hiddenSize();
         if (p.logits == null) {
             p.logits = p.ws.floats((long) N * V);
@@ -243,7 +252,7 @@ public final class LlamaModel implements TransformerModel {
             p.targets = p.ws.ints(N);
         }
         k.upload(p.targets, 0, nextTokenTargets(batch));
-        k.matmulForward(p.logits, pass.hidden(), weights.lmHead(), null, N, C, V);
+        k.matmulForward(p.logits, hiddenState, weights.lmHead(), null, N, C, V);
         double loss = k.crossEntropyForward(p.probs, p.logits, p.targets, N, V, IGNORE_INDEX);
         if (backward) {
             if (p.dHidden == null) p.dHidden = p.ws.floats((long) N * C);
@@ -378,32 +387,32 @@ public final class LlamaModel implements TransformerModel {
                 report(hooked, hook, p[0], a.h, C);
                 report(hooked, hook, p[1], a.h, C);
                 report(hooked, hook, p[2], a.h, C);
-                Linears.forward(k, lora, p[0], a.q, a.xa.get(p[0]), a.h, w.q(), w.qBias(), N, C, Q);
-                Linears.forward(k, lora, p[1], a.k, a.xa.get(p[1]), a.h, w.k(), w.kBias(), N, C, KV);
-                Linears.forward(k, lora, p[2], a.v, a.xa.get(p[2]), a.h, w.v(), w.vBias(), N, C, KV);
+                Linears.forward(k, lora, train, p[0], a.q, a.xa.get(p[0]), a.h, w.q(), w.qBias(), N, C, Q);
+                Linears.forward(k, lora, train, p[1], a.k, a.xa.get(p[1]), a.h, w.k(), w.kBias(), N, C, KV);
+                Linears.forward(k, lora, train, p[2], a.v, a.xa.get(p[2]), a.h, w.v(), w.vBias(), N, C, KV);
                 k.ropeForward(a.q, a.q, positions, invFreq, N, NH, HS);
                 k.ropeForward(a.k, a.k, positions, invFreq, N, NKV, HS);
                 k.attentionForward(a.a, a.att, a.q, a.k, a.v, mask, B, T, NH, NKV, HS, true);
                 report(hooked, hook, p[3], a.a, Q);
                 if (train) {
-                    Linears.forward(k, lora, p[3], a.mid, a.xa.get(p[3]), a.a, w.o(), w.oBias(), N, Q, C);
+                    Linears.forward(k, lora, train, p[3], a.mid, a.xa.get(p[3]), a.a, w.o(), w.oBias(), N, Q, C);
                     k.residualForward(a.mid, a.x, a.mid, nc);
                 } else {
-                    Linears.forward(k, lora, p[3], proj, a.xa.get(p[3]), a.a, w.o(), w.oBias(), N, Q, C);
+                    Linears.forward(k, lora, train, p[3], proj, a.xa.get(p[3]), a.a, w.o(), w.oBias(), N, Q, C);
                     k.residualForward(a.mid, a.x, proj, nc);
                 }
                 k.rmsNormForward(a.h2, a.rstdB, a.mid, w.postNorm(), N, C, eps);
                 report(hooked, hook, p[4], a.h2, C);
                 report(hooked, hook, p[5], a.h2, C);
-                Linears.forward(k, lora, p[4], a.gate, a.xa.get(p[4]), a.h2, w.gate(), null, N, C, I);
-                Linears.forward(k, lora, p[5], a.up, a.xa.get(p[5]), a.h2, w.up(), null, N, C, I);
+                Linears.forward(k, lora, train, p[4], a.gate, a.xa.get(p[4]), a.h2, w.gate(), null, N, C, I);
+                Linears.forward(k, lora, train, p[5], a.up, a.xa.get(p[5]), a.h2, w.up(), null, N, C, I);
                 k.swigluForward(a.m, a.gate, a.up, (long) N * I);
                 report(hooked, hook, p[6], a.m, I);
                 if (train) {
-                    Linears.forward(k, lora, p[6], a.out, a.xa.get(p[6]), a.m, w.down(), null, N, I, C);
+                    Linears.forward(k, lora, train, p[6], a.out, a.xa.get(p[6]), a.m, w.down(), null, N, I, C);
                     k.residualForward(a.out, a.mid, a.out, nc);
                 } else {
-                    Linears.forward(k, lora, p[6], proj, a.xa.get(p[6]), a.m, w.down(), null, N, I, C);
+                    Linears.forward(k, lora, train, p[6], proj, a.xa.get(p[6]), a.m, w.down(), null, N, I, C);
                     k.residualForward(a.out, a.mid, proj, nc);
                 }
             }

@@ -66,8 +66,9 @@ public final class ClassificationHead implements AutoCloseable {
     }
 
     /**
-     * The mean cross-entropy over the sequences whose label is not -100; with {@code backward}, adds its gradient
-     * into the head's gradients and, through the model's backward pass, the adapters' gradients.
+     * The mean cross-entropy over the sequences whose label is not -100; with {@code backward} (training mode, LoRA
+     * dropout on), adds its gradient into the head's gradients and, through the model's backward pass, the adapters'
+     * gradients; without, an evaluation in inference mode.
      *
      * @param sequenceLabels one label in [0, K) (or -100) per sequence
      */
@@ -76,8 +77,8 @@ public final class ClassificationHead implements AutoCloseable {
             throw new IllegalArgumentException("classification: " + sequenceLabels.length + " labels for "
                     + batch.batchSize() + " sequences");
         }
-        TrainingPass pass = model.train(batch, lora);
-        forwardHead(pass.hidden(), batch, sequenceLabels);
+        TrainingPass pass = backward ? model.train(batch, lora) : null;
+        forwardHead(backward ? pass.hidden() : model.hidden(batch, lora), batch, sequenceLabels);
         double loss = k.crossEntropyForward(probs, logits, target, B, labels, -100);
         if (backward) {
             Buffer dLogits = logits;
@@ -98,8 +99,7 @@ public final class ClassificationHead implements AutoCloseable {
     public float[] probabilities(TransformerModel model, Batch batch, Lora lora) {
         int[] none = new int[batch.batchSize()];
         java.util.Arrays.fill(none, -100);
-        TrainingPass pass = model.train(batch, lora);
-        forwardHead(pass.hidden(), batch, none);
+        forwardHead(model.hidden(batch, lora), batch, none);
         k.crossEntropyForward(probs, logits, target, B, labels, -100);
         float[] out = new float[B * labels];
         k.download(probs, 0, out);

@@ -9,15 +9,17 @@ public final class Linears {
 
     /**
      * out = inp W^T (+ bias), plus the LoRA branch when {@code lora} adapts {@code path} (then xa [N, r] receives
-     * the saved drop(inp) A^T). Shapes: inp [N, IN]; weight [OUT, IN]; out [N, OUT].
+     * the saved drop(inp) A^T; dropout only when {@code training}, as PEFT's eval mode turns it off).
+     * Shapes: inp [N, IN]; weight [OUT, IN]; out [N, OUT].
      */
-    public static void forward(Kernels k, Lora lora, String path, Buffer out, Buffer xa, Buffer inp, Buffer weight,
-                               Buffer bias, int N, int IN, int OUT) {
+    public static void forward(Kernels k, Lora lora, boolean training, String path, Buffer out, Buffer xa, Buffer inp,
+                               Buffer weight, Buffer bias, int N, int IN, int OUT) {
         Lora.Module m = lora == null ? null : lora.module(path);
         if (m == null) {
             k.matmulForward(out, inp, weight, bias, N, IN, OUT);
         } else {
-            k.loraForward(out, xa, inp, weight, bias, lora.a(path), lora.b(path), m.scale(), lora.dropout(),
+            k.loraForward(out, xa, inp, weight, bias, lora.a(path), lora.b(path), m.scale(),
+                    training ? lora.dropout() : 0f,
                     lora.dropoutSeed(path), N, IN, OUT, m.rank());
         }
     }
