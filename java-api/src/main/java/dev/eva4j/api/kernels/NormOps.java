@@ -1,9 +1,6 @@
 package dev.eva4j.api.kernels;
 
 import static dev.eva4j.api.kernels.VectorOps.F32;
-import static dev.eva4j.api.kernels.VectorOps.S;
-import static dev.eva4j.api.kernels.VectorOps.load;
-import static dev.eva4j.api.kernels.VectorOps.store;
 
 import java.lang.foreign.MemorySegment;
 
@@ -18,15 +15,21 @@ final class NormOps {
     /** Shapes: out, inp [N, C]; weight, bias [C]; mean, rstd [N] or both null. out may be inp. */
     static void layerNormForward(MemorySegment out, MemorySegment mean, MemorySegment rstd, MemorySegment inp,
                                  MemorySegment weight, MemorySegment bias, int N, int C, float eps) {
+        float[] w = weight.asSlice(0, (long) C * Float.BYTES).toArray(F32);
+        float[] bs = bias.asSlice(0, (long) C * Float.BYTES).toArray(F32);
         Parallel.rows(N, C, (first, end) -> {
+            // rows go through a heap copy: plain loops over arrays (no per-element segment checks, and C2
+            // vectorises the normalisation without changing the float32 operation order)
+            float[] row = new float[C];
             for (int n = first; n < end; n++) {
                 long base = (long) n * C;
+                MemorySegment.copy(inp, F32, base * Float.BYTES, row, 0, C);
                 double sum = 0;
-                for (int c = 0; c < C; c++) sum += inp.getAtIndex(F32, base + c);
+                for (int c = 0; c < C; c++) sum += row[c];
                 double mu = sum / C;
                 double sq = 0;
                 for (int c = 0; c < C; c++) {
-                    double d = inp.getAtIndex(F32, base + c) - mu;
+                    double d = row[c] - mu;
                     sq += d * d;
                 }
                 float m = (float) mu;
@@ -35,14 +38,8 @@ final class NormOps {
                     mean.setAtIndex(F32, n, m);
                     rstd.setAtIndex(F32, n, r);
                 }
-                int c = 0;
-                for (int upper = C - S.length(); c <= upper; c += S.length()) {
-                    store(load(inp, base + c).sub(m).mul(r).mul(load(weight, c)).add(load(bias, c)), out, base + c);
-                }
-                for (; c < C; c++) {
-                    float norm = (inp.getAtIndex(F32, base + c) - m) * r;
-                    out.setAtIndex(F32, base + c, norm * weight.getAtIndex(F32, c) + bias.getAtIndex(F32, c));
-                }
+                for (int c = 0; c < C; c++) row[c] = (row[c] - m) * r * w[c] + bs[c];
+                MemorySegment.copy(row, 0, out, F32, base * Float.BYTES, C);
             }
         });
     }
@@ -91,23 +88,21 @@ final class NormOps {
     /** Shapes: out, inp [N, C]; weight [C]; rstd [N] or null. out may be inp. */
     static void rmsNormForward(MemorySegment out, MemorySegment rstd, MemorySegment inp, MemorySegment weight, int N,
                                int C, float eps) {
+        float[] w = weight.asSlice(0, (long) C * Float.BYTES).toArray(F32);
         Parallel.rows(N, C, (first, end) -> {
+            float[] row = new float[C];
             for (int n = first; n < end; n++) {
                 long base = (long) n * C;
+                MemorySegment.copy(inp, F32, base * Float.BYTES, row, 0, C);
                 double sq = 0;
                 for (int c = 0; c < C; c++) {
-                    double v = inp.getAtIndex(F32, base + c);
+                    double v = row[c];
                     sq += v * v;
                 }
                 float r = (float) (1 / Math.sqrt(sq / C + eps));
                 if (rstd != null) rstd.setAtIndex(F32, n, r);
-                int c = 0;
-                for (int upper = C - S.length(); c <= upper; c += S.length()) {
-                    store(load(inp, base + c).mul(r).mul(load(weight, c)), out, base + c);
-                }
-                for (; c < C; c++) {
-                    out.setAtIndex(F32, base + c, inp.getAtIndex(F32, base + c) * r * weight.getAtIndex(F32, c));
-                }
+                for (int c = 0; c < C; c++) row[c] = row[c] * r * w[c];
+                MemorySegment.copy(row, 0, out, F32, base * Float.BYTES, C);
             }
         });
     }
