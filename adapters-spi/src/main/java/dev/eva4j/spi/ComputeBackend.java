@@ -1,9 +1,13 @@
 package dev.eva4j.spi;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Set;
 
 /**
- * Dense arithmetic on one device. All matrices are <b>row-major</b>; a leading dimension is the distance, in
+ * A compute backend: the {@link Kernels} a transformer's forward and backward passes run on (backend-owned memory,
+ * every op as a forward/backward pair), plus host linear algebra for the SVD backends.
+ *
+ * <p>Host linear algebra: all matrices are <b>row-major</b>; a leading dimension is the distance, in
  * elements, between the starts of two consecutive rows as stored. Operands are host {@link MemorySegment}s holding
  * float32 ({@code s...}) or float64 ({@code d...}) values in native byte order; their sizes are checked against the
  * shapes and leading dimensions, and a mismatch is an {@link IllegalArgumentException} naming the operand.
@@ -12,6 +16,24 @@ import java.lang.foreign.MemorySegment;
  * third parties add their own through {@link java.util.ServiceLoader}.
  */
 public interface ComputeBackend extends Provider {
+
+    /**
+     * The kernels of this backend (memory it owns and every transformer op). Models upload their weights here once
+     * and compute only through these calls, so the same model code runs on every backend.
+     *
+     * @throws IllegalStateException when the backend is not available (the message says why)
+     */
+    Kernels kernels();
+
+    /** What this backend offers beyond the contract (host memory, native LAPACK, an accelerator, ...); empty when it
+     * is not available here. */
+    default Set<Capability> capabilities() {
+        return isAvailable() ? kernels().capabilities() : Set.of();
+    }
+
+    default boolean has(Capability capability) {
+        return capabilities().contains(capability);
+    }
 
     /**
      * C = alpha * op(A) * op(B) + beta * C.

@@ -27,4 +27,14 @@ public interface SvdBackend extends Provider {
      * vectors (unit rows). Signs are not normalised here.
      */
     void topK(List<TopKProblem> batch, Mode mode);
+
+    /**
+     * This SVD backend computing on {@code compute}, the compute backend the run was given (the user's
+     * {@code --backend}, or the best available one), or this backend unchanged when it cannot compute there or has
+     * no use for a compute backend (the default). The Guice wiring calls it unless the user named an SVD backend,
+     * so that the SVDs follow the chosen compute backend. Must not throw for an available {@code compute}.
+     */
+    default SvdBackend using(ComputeBackend compute) {
+        return this;
+    }
 }

@@ -4,7 +4,6 @@ import dev.eva4j.api.eva.EvaConfig;
 import dev.eva4j.api.eva.EvaEngine;
 import dev.eva4j.api.eva.EvaRankAllocator;
 import dev.eva4j.api.eva.EvaResult;
-import dev.eva4j.api.providers.ProviderRegistry;
 import dev.eva4j.cli.bench.SyntheticActivations;
 import dev.eva4j.spi.ComputeBackend;
 import dev.eva4j.spi.SvdBackend;
@@ -13,7 +12,6 @@ import java.io.PrintWriter;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -43,7 +41,11 @@ final class BenchEvaCommand implements Callable<Integer> {
     @Option(names = "--tau", defaultValue = "0.99", description = "tau for the time-to-convergence run (default ${DEFAULT-VALUE})")
     double tau;
 
-    @Option(names = "--svd-backend", description = "SVD backend (default: best available)")
+    @Option(names = "--backend", description = "compute backend of the synthetic batches and the SVDs (default: best "
+            + "available)")
+    String backendName;
+
+    @Option(names = "--svd-backend", description = "SVD backend (default: the best available, on the compute backend)")
     String svdBackendName;
 
     @CommandLine.Spec
@@ -52,12 +54,13 @@ final class BenchEvaCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (rows < k || k < 1 || steps < 2) throw new UserException("need rows >= components >= 1 and steps >= 2");
-        ProviderRegistry registry = ProviderRegistry.discover(Main.class.getClassLoader());
-        SvdBackend svd = registry.select(SvdBackend.class, Optional.ofNullable(svdBackendName));
-        ComputeBackend compute = registry.select(ComputeBackend.class, Optional.empty());
+        Providers providers = Providers.of(backendName, svdBackendName, null);
+        ComputeBackend compute = providers.compute();
+        SvdBackend svd = providers.svd();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         out.printf("EVA incremental PCA, one layer, %d rows/step, k = %d, SVD backend %s; subspace error = 1 - min_i |cos(v_i, v_i exact)| "
-                + "over the top %d components after %d steps%n", rows, k, svd.name(), k / 2, steps);
+                + "over the top %d components after %d steps%n", rows, k,
+                svd.name() + providers.svdCompute().map(c -> " (on " + c.name() + ")").orElse(""), k / 2, steps);
         out.printf("%6s  %-8s  %10s  %10s  %10s  %12s  %12s%n", "d", "mode", "SVD s/step", "s/step", "error",
                 "steps to tau", "SVD s to tau");
         for (int d : dims) {

@@ -1,6 +1,5 @@
 package dev.eva4j.cli;
 
-import dev.eva4j.api.providers.ProviderRegistry;
 import dev.eva4j.cli.bench.GemmTiming;
 import dev.eva4j.cli.bench.OpenBlasBaseline;
 import dev.eva4j.spi.ComputeBackend;
@@ -79,17 +78,15 @@ final class BenchGemmCommand implements Callable<Integer> {
     }
 
     private List<ComputeBackend> chooseBackends() {
-        ProviderRegistry registry = ProviderRegistry.discover(Main.class.getClassLoader());
-        List<ComputeBackend> all = registry.all(ComputeBackend.class);
+        Providers providers = Providers.of(null);
         if (backends == null || backends.isEmpty()) {
-            List<ComputeBackend> available = all.stream().filter(ComputeBackend::isAvailable).toList();
+            List<ComputeBackend> available = providers.all(ComputeBackend.class).values().stream()
+                    .filter(ComputeBackend::isAvailable).toList();
             if (available.isEmpty()) throw new UserException("no compute backend can work here (see eva4j backends)");
             return available;
         }
         List<ComputeBackend> picked = new ArrayList<>();
-        for (String name : backends) {
-            picked.add(registry.select(ComputeBackend.class, Optional.of(name)));
-        }
+        for (String name : backends) picked.add(providers.withBackend(name).compute());
         return picked;
     }
 

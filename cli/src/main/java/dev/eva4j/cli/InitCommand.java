@@ -6,7 +6,7 @@ import dev.eva4j.api.eva.EvaResult;
 import dev.eva4j.api.eva.LayerResult;
 import dev.eva4j.api.eva.SafetensorsActivationSource;
 import dev.eva4j.api.peft.PeftAdapterWriter;
-import dev.eva4j.api.providers.ProviderRegistry;
+import dev.eva4j.spi.ModelLoader;
 import dev.eva4j.spi.RankAllocator;
 import dev.eva4j.spi.SvdBackend;
 import java.io.IOException;
@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -54,7 +53,8 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--max-length", defaultValue = "128", description = "tokens per record at most (default ${DEFAULT-VALUE})")
     int maxLength;
 
-    @Option(names = "--backend", description = "compute backend (default: best available; see eva4j backends)")
+    @Option(names = "--backend", description = "compute backend of the forward passes and the SVDs (default: best "
+            + "available; see eva4j backends)")
     String backendName;
 
     @Option(names = "--shuffle", description = "batches in a seeded random order (--seed), a new order every pass; "
@@ -103,7 +103,8 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--allocator", description = "rank allocator (default: eva; see eva4j backends)")
     String allocatorName;
 
-    @Option(names = "--svd-backend", description = "SVD backend (default: best available; see eva4j backends)")
+    @Option(names = "--svd-backend", description = "SVD backend (default: the best available, on the compute "
+            + "backend; a named one keeps its own; see eva4j backends)")
     String svdBackendName;
 
     @Option(names = "--out-features", split = ",", paramLabel = "MODULE=N",
@@ -128,9 +129,10 @@ final class InitCommand implements Callable<Integer> {
         EvaConfig config = EvaConfig.builder().r(rank).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
                 .adjustScalingFactors(!noAdjustScaling).useLabelMask(!noLabelMask).maxSteps(maxSteps)
                 .acceptUnconverged(acceptUnconverged).seed(seed).svd(mode(svdMode)).build();
-        ProviderRegistry registry = ProviderRegistry.discover(Main.class.getClassLoader());
-        SvdBackend svd = registry.select(SvdBackend.class, Optional.ofNullable(svdBackendName));
-        RankAllocator allocator = registry.select(RankAllocator.class, Optional.ofNullable(allocatorName));
+        Providers providers = Providers.of(backendName, svdBackendName, allocatorName);
+        SvdBackend svd = providers.svd(); // on the chosen compute backend unless --svd-backend names one
+        RankAllocator allocator = providers.rankAllocator();
+        String svdName = svd.name() + providers.svdCompute().map(c -> " (" + c.name() + ")").orElse("");
         PrintWriter err = spec.commandLine().getErr();
         EvaResult result;
         long start = System.nanoTime();
@@ -139,12 +141,12 @@ final class InitCommand implements Callable<Integer> {
             try (SafetensorsActivationSource source = SafetensorsActivationSource.open(activations, rowsPerStep, outFeatures);
                  ProgressBar bar = new ProgressBar(err, "EVA")) {
                 err.printf("EVA on %d layer(s) from %d file(s): r=%d rho=%s tau=%s svd=%s on %s, allocator %s%n",
-                        source.layers().size(), source.files().size(), rank, rho, tau, svdMode, svd.name(), allocator.name());
+                        source.layers().size(), source.files().size(), rank, rho, tau, svdMode, svdName, allocator.name());
                 err.flush();
                 result = new EvaEngine(config, svd, allocator).run(source, bar::update);
             }
         } else {
-            ModelRun run = ModelRun.open(registry, model, tokenizer, backendName);
+            ModelRun run = ModelRun.open(providers.compute(), providers.all(ModelLoader.class).values(), model, tokenizer);
             if (base == null) base = model.toAbsolutePath().normalize().toString();
             try (run; var source = run.source(data, targets, batchSize, maxLength, config, shuffle ? seed : null);
                  ProgressBar bar = new ProgressBar(err, "EVA")) {

@@ -14,6 +14,11 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // Guice's optional bytecode generation (AOP, fast reflection) goes through sun.misc.Unsafe, which JDK 25
+        // warns about at every start; eva4j uses neither, so plain reflection it is (unless the user says otherwise)
+        if (System.getProperty("guice_bytecode_gen_option") == null) {
+            System.setProperty("guice_bytecode_gen_option", "DISABLED");
+        }
         System.exit(run(args));
     }
 

@@ -1,7 +1,6 @@
 package dev.eva4j.cli;
 
 import dev.eva4j.api.eva.Rows;
-import dev.eva4j.api.providers.ProviderRegistry;
 import dev.eva4j.api.safetensors.SafetensorsWriter;
 import dev.eva4j.api.safetensors.TensorData;
 import dev.eva4j.api.tensor.DType;
@@ -13,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -54,8 +52,7 @@ final class MakeActivationsCommand implements Callable<Integer> {
         if (rows / files * (long) dim > Integer.MAX_VALUE / 2) throw new UserException("too many rows per file: raise --files");
         DType type = FloatTypes.parse(dtype);
         if (Files.exists(out)) throw new UserException(out + " already exists");
-        ComputeBackend compute = ProviderRegistry.discover(Main.class.getClassLoader())
-                .select(ComputeBackend.class, Optional.empty());
+        ComputeBackend compute = Providers.of(null).compute();
         Path tmp = Files.createDirectories(out.toAbsolutePath().getParent().resolve("." + out.getFileName() + ".tmp"));
         long written = 0;
         for (int f = 0; f < files; f++) {

@@ -1,7 +1,6 @@
 package dev.eva4j.cli;
 
 import dev.eva4j.api.eva.EvaConfig;
-import dev.eva4j.api.providers.ProviderRegistry;
 import dev.eva4j.models.LinearModule;
 import dev.eva4j.models.Targets;
 import dev.eva4j.models.TransformerModel;
@@ -11,13 +10,14 @@ import dev.eva4j.models.data.ModelActivationSource;
 import dev.eva4j.models.tokenizer.HfTokenizer;
 import dev.eva4j.spi.ComputeBackend;
 import dev.eva4j.spi.LoadedModel;
+import dev.eva4j.spi.ModelCapability;
 import dev.eva4j.spi.ModelLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.List;
-import java.util.Optional;
 import java.util.stream.Stream;
 
 /** A model loaded for EVA: the compute backend, the model (chosen loader by {@code supports}) and its tokenizer. */
@@ -33,17 +33,23 @@ final class ModelRun implements AutoCloseable {
         this.tokenizerFile = tokenizerFile;
     }
 
-    static ModelRun open(ProviderRegistry registry, Path path, Path tokenizerFile, String backendName) throws IOException {
+    /**
+     * Loads {@code path} onto {@code compute} with the first available loader (best first) that supports it.
+     */
+    static ModelRun open(ComputeBackend compute, Collection<ModelLoader> loaders, Path path, Path tokenizerFile)
+            throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
-        ComputeBackend compute = registry.select(ComputeBackend.class, Optional.ofNullable(backendName));
-        ModelLoader loader = registry.all(ModelLoader.class).stream().filter(ModelLoader::isAvailable)
+        ModelLoader loader = loaders.stream().filter(ModelLoader::isAvailable)
                 .filter(l -> l.supports(path)).findFirst().orElseThrow(() -> new UserException(path
                         + ": no model loader understands this (a Hugging Face folder needs config.json and"
                         + " *.safetensors; an ONNX export a .onnx file)"));
         LoadedModel loaded = loader.load(path, compute);
-        if (!(loaded instanceof TransformerModel tm)) {
+        TransformerModel tm = loaded.has(ModelCapability.ACTIVATION_HOOKS)
+                ? loaded.as(TransformerModel.class).orElse(null) : null;
+        if (tm == null) {
             loaded.close();
-            throw new UserException(path + ": model type '" + loaded.modelType() + "' has no forward pass in eva4j");
+            throw new UserException(path + ": model type '" + loaded.modelType() + "' (loader " + loader.name()
+                    + ") offers no forward pass with activation hooks, which EVA needs");
         }
         if (tokenizerFile != null && !Files.isRegularFile(tokenizerFile)) {
             tm.close();

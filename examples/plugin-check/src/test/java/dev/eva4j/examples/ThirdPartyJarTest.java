@@ -15,13 +15,14 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The packaged eva4j CLI, run in a child JVM exactly as the launcher runs it: with the third-party example jar added
- * to its class path, {@code eva4j backends} lists the jar's provider; without it, it does not. Nothing in eva4j
- * names the example.
+ * The packaged eva4j CLI, run in a child JVM exactly as the launcher runs it: with the third-party example jars added
+ * to its class path (a rank allocator, a compute backend), {@code eva4j backends} lists their providers; without
+ * them, it does not. Nothing in eva4j names the examples.
  */
 class ThirdPartyJarTest {
     private static final Path CLI = Path.of(System.getProperty("eva4j.cliDir"));
     private static final Path PLUGIN = Path.of(System.getProperty("eva4j.pluginJar"));
+    private static final Path COMPUTE = Path.of(System.getProperty("eva4j.computeJar"));
 
     private static Result backends(boolean withPlugin, String... extra) throws IOException, InterruptedException {
         return backends(withPlugin, java.util.Map.of(), extra);
@@ -30,7 +31,7 @@ class ThirdPartyJarTest {
     private static Result backends(boolean withPlugin, java.util.Map<String, String> env, String... extra)
             throws IOException, InterruptedException {
         String cp = CLI.resolve("eva4j-cli.jar") + File.pathSeparator + CLI.resolve("lib") + File.separator + "*"
-                + (withPlugin ? File.pathSeparator + PLUGIN : "");
+                + (withPlugin ? File.pathSeparator + PLUGIN + File.pathSeparator + COMPUTE : "");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
                 "-cp", cp, "dev.eva4j.cli.Main", "backends"));
@@ -48,13 +49,30 @@ class ThirdPartyJarTest {
     @Test
     void providerJarOnTheClassPathShowsUp() throws Exception {
         assertTrue(Files.isRegularFile(PLUGIN), "example jar not built: " + PLUGIN);
+        assertTrue(Files.isRegularFile(COMPUTE), "example jar not built: " + COMPUTE);
         Result with = backends(true);
         assertEquals(0, with.exit(), with.out());
         assertTrue(with.out().lines().anyMatch(l -> l.contains("rank allocator") && l.contains("proportional")
                 && l.contains("available")), with.out());
+        assertTrue(with.out().lines().anyMatch(l -> l.contains("compute backend") && l.contains("naive-java")
+                && l.contains(" available ") && l.contains(" host-memory ")), with.out());
+        assertFalse(with.out().contains("compute backend in use: naive-java"), "lowest priority: " + with.out());
         Result without = backends(false);
         assertEquals(0, without.exit(), without.out());
         assertFalse(without.out().contains("proportional"), without.out());
+        assertFalse(without.out().contains("naive-java"), without.out());
+    }
+
+    /** Named, the third-party compute backend is chosen; the SVD backend cannot run on it (no LAPACK) and says so. */
+    @Test
+    void theThirdPartyComputeBackendCanBeChosen() throws Exception {
+        Result r = backends(true, "--backend", "naive-java");
+        assertEquals(0, r.exit(), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("* compute backend") && l.contains("naive-java")),
+                r.out());
+        assertTrue(r.out().contains("compute backend in use: naive-java (as requested)"), r.out());
+        assertTrue(r.out().contains("SVD backend in use: cpu (best available; it does not run on the naive-java "
+                + "compute backend)"), r.out());
     }
 
     @Test

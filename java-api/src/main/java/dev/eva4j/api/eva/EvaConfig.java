@@ -4,7 +4,7 @@ import dev.eva4j.spi.SvdBackend;
 import java.util.Objects;
 
 /**
- * Every setting of EVA (../shared/EVA-SPEC.md), with the reference's defaults. Invalid values are rejected with an
+ * Every setting of EVA (docs/eva.md), with the reference's defaults. Invalid values are rejected with an
  * {@link IllegalArgumentException} naming the field and its allowed range.
  *
  * @param r                    LoRA rank per layer before redistribution (>= 1) [16]

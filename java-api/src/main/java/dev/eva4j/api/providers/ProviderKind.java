@@ -1,6 +1,5 @@
 package dev.eva4j.api.providers;
 
-import dev.eva4j.spi.ActivationHook;
 import dev.eva4j.spi.ComputeBackend;
 import dev.eva4j.spi.ModelLoader;
 import dev.eva4j.spi.Provider;
@@ -17,8 +16,7 @@ public enum ProviderKind {
     COMPUTE(ComputeBackend.class, "backend", "compute backend"),
     SVD(SvdBackend.class, "svd-backend", "SVD backend"),
     RANK_ALLOCATOR(RankAllocator.class, "rank-allocator", "rank allocator"),
-    MODEL_LOADER(ModelLoader.class, "model-loader", "model loader"),
-    ACTIVATION_HOOK(ActivationHook.class, "activation-hook", "activation hook");
+    MODEL_LOADER(ModelLoader.class, "model-loader", "model loader");
 
     private final Class<? extends Provider> type;
     private final String key;

@@ -1,6 +1,8 @@
 package dev.eva4j.api.providers;
 
 import dev.eva4j.spi.Availability;
+import dev.eva4j.spi.Capability;
+import dev.eva4j.spi.ComputeBackend;
 import dev.eva4j.spi.Provider;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -11,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.Set;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,7 +60,7 @@ public final class ProviderRegistry {
                     if (found.stream().anyMatch(q -> q.name().equals(provider.name()))) {
                         bad.add(new ProviderStatus(kind, provider.name(), provider.priority(), false,
                                 "a second provider with this name (" + provider.getClass().getName()
-                                        + ") is ignored", provider.getClass().getName(), true));
+                                        + ") is ignored", provider.getClass().getName(), true, Set.of()));
                         continue;
                     }
                     found.add(provider);
@@ -78,7 +81,7 @@ public final class ProviderRegistry {
         String why = root.getMessage() == null ? root.toString()
                 : root.getClass().getSimpleName() + ": " + root.getMessage().lines().findFirst().orElse("");
         return new ProviderStatus(kind, impl.substring(impl.lastIndexOf('.') + 1), Integer.MIN_VALUE, false,
-                "could not be created: " + why, impl, true);
+                "could not be created: " + why, impl, true, Set.of());
     }
 
     /** Providers of a kind, best first. */
@@ -100,8 +103,9 @@ public final class ProviderRegistry {
         List<ProviderStatus> rows = new ArrayList<>();
         for (Provider p : providers.get(kind)) {
             Availability a = safeAvailability(p);
+            Set<Capability> caps = kind == ProviderKind.COMPUTE ? capabilities((ComputeBackend) p) : Set.of();
             rows.add(new ProviderStatus(kind, p.name(), p.priority(), a.available(), a.reason(),
-                    p.getClass().getName(), false));
+                    p.getClass().getName(), false, caps));
         }
         rows.addAll(broken.get(kind));
         return rows;
@@ -150,6 +154,19 @@ public final class ProviderRegistry {
 
     private ProviderSelectionException failure(ProviderKind kind, String problem) {
         return new ProviderSelectionException(problem, ProviderTable.format(status(kind)));
+    }
+
+    /**
+     * What a compute backend says it can do ({@link ComputeBackend#capabilities}), or nothing when it cannot tell
+     * here (an unavailable backend may have no kernels to ask). Never throws.
+     */
+    public static Set<Capability> capabilities(ComputeBackend backend) {
+        try {
+            Set<Capability> c = backend.capabilities();
+            return c == null ? Set.of() : Set.copyOf(c);
+        } catch (RuntimeException | LinkageError e) {
+            return Set.of();
+        }
     }
 
     static Availability safeAvailability(Provider p) {

@@ -5,135 +5,105 @@ import dev.eva4j.models.LinearModule;
 import dev.eva4j.models.TransformerModel;
 import dev.eva4j.models.hf.HfFolder;
 import dev.eva4j.models.hf.TensorSource;
-import dev.eva4j.models.ops.Activations;
-import dev.eva4j.models.ops.Attention;
-import dev.eva4j.models.ops.Embedding;
-import dev.eva4j.models.ops.Floats;
-import dev.eva4j.models.ops.Linear;
-import dev.eva4j.models.ops.Norms;
+import dev.eva4j.models.nn.Linears;
+import dev.eva4j.models.nn.Lora;
+import dev.eva4j.models.nn.TrainingPass;
+import dev.eva4j.models.nn.Workspace;
 import dev.eva4j.spi.ActivationHook;
+import dev.eva4j.spi.Buffer;
 import dev.eva4j.spi.ComputeBackend;
+import dev.eva4j.spi.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
 /**
- * A BERT encoder (Hugging Face's BertModel without the pooler): embeddings (word + position + token type 0),
- * LayerNorm, then per layer bidirectional self-attention with the padding mask, dense + residual + LayerNorm,
- * GELU MLP + residual + LayerNorm. Weights live in native memory owned by the model until {@link #close()}.
- * Thread-safe for concurrent {@link #forward} calls if the backend is.
+ * A BERT encoder (Hugging Face's BertModel without the pooler), computed only through a backend's {@link Kernels}.
+ * Per layer (N = B*T rows, C hidden, I intermediate):
+ * <pre>
+ *   q, k, v = x Wq^T + bq, x Wk^T + bk, x Wv^T + bv     hooks: query, key, value (one input x)
+ *   a = attention(q, k, v, padding mask)                 hook: attention.output.dense
+ *   x1 = layernorm(a Wo^T + bo + x)
+ *   u = x1 Wi^T + bi; g = gelu(u)                        hooks: intermediate.dense (x1), output.dense (g)
+ *   x2 = layernorm(g Wd^T + bd + x1)
+ * </pre>
+ * after embeddings (word + position + token type 0, LayerNorm). Positions count from 0 in every sequence (right
+ * padding); padded keys get no attention weight, so a real token's output depends neither on the padding nor on the
+ * other sequences of the batch. Weights live in one backend block owned by the model until {@link #close()}.
  */
 public final class BertModel implements TransformerModel {
-    /** One encoder layer's weights (HF names under {@code encoder.layer.N.}); W [out, in], b [out]. */
-    private record Layer(MemorySegment qW, MemorySegment qB, MemorySegment kW, MemorySegment kB, MemorySegment vW,
-                         MemorySegment vB, MemorySegment oW, MemorySegment oB, MemorySegment ln1W, MemorySegment ln1B,
-                         MemorySegment iW, MemorySegment iB, MemorySegment dW, MemorySegment dB, MemorySegment ln2W,
-                         MemorySegment ln2B, String query, String key, String value, String attnOut,
-                         String intermediate, String output) {}
-
     private final BertConfig config;
-    private final ComputeBackend backend;
-    private final Arena weights;
-    private final MemorySegment wordEmb, posEmb, typeEmb, embLnW, embLnB;
-    private final List<Layer> layers;
+    private final Kernels k;
+    private final BertWeights weights;
     private final List<LinearModule> linears;
     private final List<List<String>> groups;
+    private Pass inference;
+    private Pass training;
 
-    private BertModel(BertConfig config, ComputeBackend backend, Arena weights, MemorySegment wordEmb,
-                      MemorySegment posEmb, MemorySegment typeEmb, MemorySegment embLnW, MemorySegment embLnB,
-                      List<Layer> layers) {
+    private BertModel(BertConfig config, BertWeights weights) {
         this.config = config;
-        this.backend = backend;
+        this.k = weights.block().kernels();
         this.weights = weights;
-        this.wordEmb = wordEmb;
-        this.posEmb = posEmb;
-        this.typeEmb = typeEmb;
-        this.embLnW = embLnW;
-        this.embLnB = embLnB;
-        this.layers = List.copyOf(layers);
         int C = config.hiddenSize(), I = config.intermediateSize();
         var lin = new ArrayList<LinearModule>();
         var grp = new ArrayList<List<String>>();
-        for (Layer l : layers) {
-            lin.add(new LinearModule(l.query(), C, C));
-            lin.add(new LinearModule(l.key(), C, C));
-            lin.add(new LinearModule(l.value(), C, C));
-            lin.add(new LinearModule(l.attnOut(), C, C));
-            lin.add(new LinearModule(l.intermediate(), C, I));
-            lin.add(new LinearModule(l.output(), I, C));
-            grp.add(List.of(l.query(), l.key(), l.value()));
+        for (int i = 0; i < config.numLayers(); i++) {
+            String[] p = paths(i);
+            lin.add(new LinearModule(p[0], C, C));
+            lin.add(new LinearModule(p[1], C, C));
+            lin.add(new LinearModule(p[2], C, C));
+            lin.add(new LinearModule(p[3], C, C));
+            lin.add(new LinearModule(p[4], C, I));
+            lin.add(new LinearModule(p[5], I, C));
+            grp.add(List.of(p[0], p[1], p[2]));
         }
         this.linears = List.copyOf(lin);
         this.groups = List.copyOf(grp);
     }
 
-    /** Reads config.json and the weights of a Hugging Face BERT folder. */
+    private static String[] paths(int layer) {
+        String[] p = new String[BertTensors.LINEARS.size()];
+        for (int j = 0; j < p.length; j++) p[j] = BertTensors.layer(layer, BertTensors.LINEARS.get(j));
+        return p;
+    }
+
+    /** Reads config.json and the weights of a Hugging Face BERT folder onto {@code backend}. */
     public static BertModel load(HfFolder folder, ComputeBackend backend) {
         return create(BertConfig.fromJson(folder.config(), folder.path().toString()), folder.tensors(), backend);
     }
 
     /**
-     * Copies the weights from {@code tensors} (Hugging Face names, optionally under {@code bert.}) into native memory.
+     * Uploads the weights from {@code tensors} (Hugging Face names, optionally under {@code bert.}) into one block
+     * of the backend's memory.
      *
      * @throws IllegalArgumentException one line naming a missing tensor, or a tensor with its expected and actual shape
      */
     public static BertModel create(BertConfig config, TensorSource tensors, ComputeBackend backend) {
-        Objects.requireNonNull(backend, "backend");
-        String prefix;
-        if (tensors.contains("embeddings.word_embeddings.weight")) prefix = "";
-        else if (tensors.contains("bert.embeddings.word_embeddings.weight")) prefix = "bert.";
-        else throw new IllegalArgumentException("weight embeddings.word_embeddings.weight (or bert.embeddings."
-                + "word_embeddings.weight) is missing: not a BERT checkpoint?");
-        int C = config.hiddenSize(), I = config.intermediateSize();
-        Arena arena = Arena.ofShared();
-        try {
-            MemorySegment word = tensors.require(prefix + "embeddings.word_embeddings.weight", arena, config.vocabSize(), C);
-            MemorySegment pos = tensors.require(prefix + "embeddings.position_embeddings.weight", arena,
-                    config.maxPositions(), C);
-            MemorySegment type = tensors.require(prefix + "embeddings.token_type_embeddings.weight", arena,
-                    config.typeVocabSize(), C);
-            MemorySegment lnW = tensors.require(prefix + "embeddings.LayerNorm.weight", arena, C);
-            MemorySegment lnB = tensors.require(prefix + "embeddings.LayerNorm.bias", arena, C);
-            var layers = new ArrayList<Layer>();
-            for (int i = 0; i < config.numLayers(); i++) {
-                String p = "encoder.layer." + i + ".";
-                String w = prefix + p;
-                layers.add(new Layer(
-                        tensors.require(w + "attention.self.query.weight", arena, C, C),
-                        tensors.require(w + "attention.self.query.bias", arena, C),
-                        tensors.require(w + "attention.self.key.weight", arena, C, C),
-                        tensors.require(w + "attention.self.key.bias", arena, C),
-                        tensors.require(w + "attention.self.value.weight", arena, C, C),
-                        tensors.require(w + "attention.self.value.bias", arena, C),
-                        tensors.require(w + "attention.output.dense.weight", arena, C, C),
-                        tensors.require(w + "attention.output.dense.bias", arena, C),
-                        tensors.require(w + "attention.output.LayerNorm.weight", arena, C),
-                        tensors.require(w + "attention.output.LayerNorm.bias", arena, C),
-                        tensors.require(w + "intermediate.dense.weight", arena, I, C),
-                        tensors.require(w + "intermediate.dense.bias", arena, I),
-                        tensors.require(w + "output.dense.weight", arena, C, I),
-                        tensors.require(w + "output.dense.bias", arena, C),
-                        tensors.require(w + "output.LayerNorm.weight", arena, C),
-                        tensors.require(w + "output.LayerNorm.bias", arena, C),
-                        p + "attention.self.query", p + "attention.self.key", p + "attention.self.value",
-                        p + "attention.output.dense", p + "intermediate.dense", p + "output.dense"));
-            }
-            return new BertModel(config, backend, arena, word, pos, type, lnW, lnB, layers);
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
-        }
+        return create(config, tensors, Objects.requireNonNull(backend, "backend").kernels());
+    }
+
+    /** As {@link #create(BertConfig, TensorSource, ComputeBackend)} on the given kernels (e.g. the float64 reference). */
+    public static BertModel create(BertConfig config, TensorSource tensors, Kernels kernels) {
+        return new BertModel(config, BertWeights.load(config, tensors, Objects.requireNonNull(kernels, "kernels")));
     }
 
     public BertConfig config() {
         return config;
     }
 
-    public ComputeBackend backend() {
-        return backend;
+    public BertWeights weights() {
+        return weights;
+    }
+
+    @Override
+    public Kernels kernels() {
+        return k;
     }
 
     @Override
@@ -156,80 +126,255 @@ public final class BertModel implements TransformerModel {
         return groups;
     }
 
-    /** The last hidden state [B, T, C], without hooks. */
+    /** The last hidden state [B, T, C], without hooks or adapters. */
     public MemorySegment forward(Batch batch, Arena arena) {
         return forward(batch, arena, Set.of(), null);
     }
 
-    /**
-     * The last hidden state [B, T, C] (see {@link TransformerModel#forward}). Positions count from 0 in every
-     * sequence (right padding); token_type_ids are all 0; padded keys get no attention weight, so a real token's
-     * output does not depend on the padding or on the other sequences of the batch.
-     */
     @Override
-    public MemorySegment forward(Batch batch, Arena arena, Set<String> hooked, ActivationHook hook) {
-        int B = batch.batchSize(), T = batch.seqLen(), N = B * T;
-        int C = config.hiddenSize(), I = config.intermediateSize(), NH = config.numHeads(), HS = config.headSize();
-        float eps = (float) config.layerNormEps();
-        if (T > config.maxPositions()) {
-            throw new IllegalArgumentException("sequence length " + T + " exceeds max_position_embeddings "
+    public synchronized MemorySegment forward(Batch batch, Arena arena, Set<String> hooked, ActivationHook hook) {
+        if (!hooked.isEmpty()) Objects.requireNonNull(hook, "hook");
+        return run(batch, null, arena, hooked, hook);
+    }
+
+    @Override
+    public synchronized MemorySegment forward(Batch batch, Lora lora, Arena arena) {
+        return run(batch, lora, arena, Set.of(), null);
+    }
+
+    @Override
+    public synchronized Buffer hidden(Batch batch, Lora lora) {
+        inference = reuse(inference, batch, lora, false);
+        inference.forward(batch, Set.of(), null);
+        return inference.hidden();
+    }
+
+    private MemorySegment run(Batch batch, Lora lora, Arena arena, Set<String> hooked, ActivationHook hook) {
+        inference = reuse(inference, batch, lora, false);
+        inference.forward(batch, hooked, hook);
+        int n = batch.tokens() * config.hiddenSize();
+        MemorySegment out = arena.allocate((long) n * Float.BYTES, 64);
+        k.downloadFloats(inference.hidden(), 0, out);
+        return out;
+    }
+
+    @Override
+    public synchronized TrainingPass train(Batch batch, Lora lora) {
+        training = reuse(training, batch, lora, true);
+        training.forward(batch, Set.of(), null);
+        return training;
+    }
+
+    private boolean closed;
+
+    private Pass reuse(Pass pass, Batch batch, Lora lora, boolean train) {
+        if (closed) throw new IllegalStateException(this + " is closed");
+        if (batch.seqLen() > config.maxPositions()) {
+            throw new IllegalArgumentException("sequence length " + batch.seqLen() + " exceeds max_position_embeddings "
                     + config.maxPositions());
         }
-        if (!hooked.isEmpty()) Objects.requireNonNull(hook, "hook");
-        int[] mask = batch.attentionMask();
-        try (Arena work = Arena.ofShared()) {
-            MemorySegment tokenMask = work.allocate(N);
-            MemorySegment.copy(batch.tokenMask(), 0, tokenMask, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, N);
-            MemorySegment x = Floats.allocate(work, (long) N * C);   // residual stream [N, C]
-            MemorySegment q = Floats.allocate(work, (long) N * C);
-            MemorySegment k = Floats.allocate(work, (long) N * C);
-            MemorySegment v = Floats.allocate(work, (long) N * C);
-            MemorySegment ctx = Floats.allocate(work, (long) N * C);
-            MemorySegment h = Floats.allocate(work, (long) N * C);
-            MemorySegment inter = Floats.allocate(work, (long) N * I);
+        if (pass != null && pass.B == batch.batchSize() && pass.T == batch.seqLen() && pass.lora == lora) return pass;
+        if (pass != null) pass.close();
+        return new Pass(batch.batchSize(), batch.seqLen(), lora, train);
+    }
 
-            Embedding.gather(x, batch.inputIds(), wordEmb, config.vocabSize(), C);
-            Embedding.addPositions(x, B, T, C, posEmb, config.maxPositions(), 0);
-            Embedding.addTokenTypes(x, N, C, null, typeEmb, config.typeVocabSize());
-            Norms.layerNorm(x, x, embLnW, embLnB, N, C, eps);
+    /** One layer's activations; in inference the fields alias a few shared buffers. */
+    private static final class Acts {
+        Buffer xin, q, k, v, att, ctx, h1, x1, mean1, rstd1, u, g, h2, x2, mean2, rstd2;
+        final Map<String, Buffer> xa = new HashMap<>();
+    }
 
-            for (Layer l : layers) {
-                report(hooked, hook, l.query(), x, N, C, tokenMask);
-                report(hooked, hook, l.key(), x, N, C, tokenMask);
-                report(hooked, hook, l.value(), x, N, C, tokenMask);
-                Linear.forward(backend, q, x, l.qW(), l.qB(), N, C, C);
-                Linear.forward(backend, k, x, l.kW(), l.kB(), N, C, C);
-                Linear.forward(backend, v, x, l.vW(), l.vB(), N, C, C);
-                Attention.forward(backend, ctx, q, k, v, mask, B, T, NH, NH, HS, false);
+    /** Activations of one (B, T) shape: a set per layer in training, one shared set in inference. */
+    private final class Pass implements TrainingPass, AutoCloseable {
+        final int B, T, N;
+        final Lora lora;
+        final boolean train;
+        final Workspace ws = new Workspace(k);
+        final Arena host = Arena.ofShared();
+        final MemorySegment tokenMask;
+        final Buffer ids, positions, types, mask;
+        final Acts[] acts;
+        final Buffer hidden;
+        // backward scratch
+        Buffer dX, dH, dX1, dG, dU, dCtx, dQ, dK, dV, dXin;
 
-                report(hooked, hook, l.attnOut(), ctx, N, C, tokenMask);
-                Linear.forward(backend, h, ctx, l.oW(), l.oB(), N, C, C);
-                Activations.add(h, h, x, (long) N * C);
-                Norms.layerNorm(x, h, l.ln1W(), l.ln1B(), N, C, eps);
-
-                report(hooked, hook, l.intermediate(), x, N, C, tokenMask);
-                Linear.forward(backend, inter, x, l.iW(), l.iB(), N, C, I);
-                Activations.gelu(inter, inter, (long) N * I);
-
-                report(hooked, hook, l.output(), inter, N, I, tokenMask);
-                Linear.forward(backend, h, inter, l.dW(), l.dB(), N, I, C);
-                Activations.add(h, h, x, (long) N * C);
-                Norms.layerNorm(x, h, l.ln2W(), l.ln2B(), N, C, eps);
+        Pass(int B, int T, Lora lora, boolean train) {
+            this.B = B;
+            this.T = T;
+            this.N = B * T;
+            this.lora = lora;
+            this.train = train;
+            int C = config.hiddenSize(), I = config.intermediateSize(), NH = config.numHeads(), L = config.numLayers();
+            try {
+                tokenMask = host.allocate(N);
+                ids = ws.ints(N);
+                int[] pos = new int[N];
+                for (int i = 0; i < N; i++) pos[i] = i % T;
+                positions = ws.ints(pos);
+                types = ws.ints(N);
+                mask = ws.ints(N);
+                acts = new Acts[L];
+                if (train) {
+                    Buffer x = ws.floats((long) N * C);
+                    for (int l = 0; l < L; l++) {
+                        Acts a = new Acts();
+                        a.xin = x;
+                        a.q = ws.floats((long) N * C);
+                        a.k = ws.floats((long) N * C);
+                        a.v = ws.floats((long) N * C);
+                        a.att = ws.floats((long) B * NH * T * T);
+                        a.ctx = ws.floats((long) N * C);
+                        a.h1 = ws.floats((long) N * C);
+                        a.x1 = ws.floats((long) N * C);
+                        a.mean1 = ws.floats(N);
+                        a.rstd1 = ws.floats(N);
+                        a.u = ws.floats((long) N * I);
+                        a.g = ws.floats((long) N * I);
+                        a.h2 = ws.floats((long) N * C);
+                        a.x2 = ws.floats((long) N * C);
+                        a.mean2 = ws.floats(N);
+                        a.rstd2 = ws.floats(N);
+                        if (lora != null) {
+                            for (String p : paths(l)) {
+                                Lora.Module m = lora.module(p);
+                                if (m != null) a.xa.put(p, ws.floats((long) N * m.rank()));
+                            }
+                        }
+                        acts[l] = a;
+                        x = a.x2;
+                    }
+                    hidden = x;
+                } else {
+                    Acts a = new Acts();
+                    a.xin = a.x1 = a.x2 = ws.floats((long) N * C);
+                    a.q = ws.floats((long) N * C);
+                    a.k = ws.floats((long) N * C);
+                    a.v = ws.floats((long) N * C);
+                    a.ctx = ws.floats((long) N * C);
+                    a.h1 = a.h2 = ws.floats((long) N * C);
+                    a.u = a.g = ws.floats((long) N * I);
+                    if (lora != null) {
+                        Buffer xa = ws.floats((long) N * lora.maxRank());
+                        for (Lora.Module m : lora.modules()) a.xa.put(m.path(), xa);
+                    }
+                    java.util.Arrays.fill(acts, a);
+                    hidden = a.x2;
+                }
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
             }
-            MemorySegment out = Floats.allocate(arena, (long) N * C);
-            MemorySegment.copy(x, 0, out, 0, (long) N * C * Float.BYTES);
-            return out;
+        }
+
+        @Override
+        public Buffer hidden() {
+            return hidden;
+        }
+
+        void forward(Batch batch, Set<String> hooked, ActivationHook hook) {
+            int C = config.hiddenSize(), I = config.intermediateSize(), NH = config.numHeads(), HS = config.headSize();
+            float eps = (float) config.layerNormEps();
+            MemorySegment.copy(batch.tokenMask(), 0, tokenMask, ValueLayout.JAVA_BYTE, 0, N);
+            k.upload(ids, 0, batch.inputIds());
+            k.upload(mask, 0, batch.attentionMask());
+            Buffer x = acts[0].xin;
+            k.embeddingForward(x, ids, weights.word(), N, config.vocabSize(), C, false);
+            k.embeddingForward(x, positions, weights.position(), N, config.maxPositions(), C, true);
+            k.embeddingForward(x, types, weights.tokenType(), N, config.typeVocabSize(), C, true);
+            k.layerNormForward(x, null, null, x, weights.embLnW(), weights.embLnB(), N, C, eps);
+            for (int l = 0; l < config.numLayers(); l++) {
+                BertWeights.Layer w = weights.layers().get(l);
+                Acts a = acts[l];
+                String[] p = paths(l);
+                report(hooked, hook, p[0], a.xin, C);
+                report(hooked, hook, p[1], a.xin, C);
+                report(hooked, hook, p[2], a.xin, C);
+                Linears.forward(k, lora, train, p[0], a.q, a.xa.get(p[0]), a.xin, w.qW(), w.qB(), N, C, C);
+                Linears.forward(k, lora, train, p[1], a.k, a.xa.get(p[1]), a.xin, w.kW(), w.kB(), N, C, C);
+                Linears.forward(k, lora, train, p[2], a.v, a.xa.get(p[2]), a.xin, w.vW(), w.vB(), N, C, C);
+                k.attentionForward(a.ctx, a.att, a.q, a.k, a.v, mask, B, T, NH, NH, HS, false);
+                report(hooked, hook, p[3], a.ctx, C);
+                Linears.forward(k, lora, train, p[3], a.h1, a.xa.get(p[3]), a.ctx, w.oW(), w.oB(), N, C, C);
+                k.residualForward(a.h1, a.h1, a.xin, (long) N * C);
+                k.layerNormForward(a.x1, a.mean1, a.rstd1, a.h1, w.ln1W(), w.ln1B(), N, C, eps);
+                report(hooked, hook, p[4], a.x1, C);
+                Linears.forward(k, lora, train, p[4], a.u, a.xa.get(p[4]), a.x1, w.iW(), w.iB(), N, C, I);
+                k.geluForward(a.g, a.u, (long) N * I);
+                report(hooked, hook, p[5], a.g, I);
+                Linears.forward(k, lora, train, p[5], a.h2, a.xa.get(p[5]), a.g, w.dW(), w.dB(), N, I, C);
+                k.residualForward(a.h2, a.h2, a.x1, (long) N * C);
+                k.layerNormForward(a.x2, a.mean2, a.rstd2, a.h2, w.ln2W(), w.ln2B(), N, C, eps);
+            }
+        }
+
+        private void report(Set<String> hooked, ActivationHook hook, String path, Buffer x, int in) {
+            if (hooked.contains(path)) hook.onInput(path, x, N, in, tokenMask);
+        }
+
+        @Override
+        public void backward(Buffer dHidden) {
+            if (!train) throw new IllegalStateException("backward needs a training pass");
+            int C = config.hiddenSize(), I = config.intermediateSize(), NH = config.numHeads(), HS = config.headSize();
+            long nc = (long) N * C, ni = (long) N * I;
+            if (dX == null) {
+                dX = ws.floats(nc);
+                dH = ws.floats(nc);
+                dX1 = ws.floats(nc);
+                dG = ws.floats(ni);
+                dU = ws.floats(ni);
+                dCtx = ws.floats(nc);
+                dQ = ws.floats(nc);
+                dK = ws.floats(nc);
+                dV = ws.floats(nc);
+                dXin = ws.floats(nc);
+            }
+            k.copy(dX, dHidden, nc);
+            for (int l = config.numLayers() - 1; l >= 0; l--) {
+                BertWeights.Layer w = weights.layers().get(l);
+                Acts a = acts[l];
+                String[] p = paths(l);
+                boolean inputGrad = l > 0;
+                k.fill(dH, 0, nc);
+                k.layerNormBackward(dH, null, null, dX, a.h2, w.ln2W(), a.mean2, a.rstd2, N, C);
+                k.copy(dX1, dH, nc);
+                k.fill(dG, 0, ni);
+                Linears.backward(k, lora, p[5], dG, dH, a.xa.get(p[5]), a.g, w.dW(), N, I, C);
+                k.fill(dU, 0, ni);
+                k.geluBackward(dU, dG, a.u, ni);
+                Linears.backward(k, lora, p[4], dX1, dU, a.xa.get(p[4]), a.x1, w.iW(), N, C, I);
+                k.fill(dH, 0, nc);
+                k.layerNormBackward(dH, null, null, dX1, a.h1, w.ln1W(), a.mean1, a.rstd1, N, C);
+                k.copy(dXin, dH, nc);
+                k.fill(dCtx, 0, nc);
+                Linears.backward(k, lora, p[3], dCtx, dH, a.xa.get(p[3]), a.ctx, w.oW(), N, C, C);
+                k.fill(dQ, 0, nc);
+                k.fill(dK, 0, nc);
+                k.fill(dV, 0, nc);
+                k.attentionBackward(dQ, dK, dV, dCtx, a.q, a.k, a.v, a.att, B, T, NH, NH, HS);
+                Buffer dIn = inputGrad ? dXin : null;
+                Linears.backward(k, lora, p[0], dIn, dQ, a.xa.get(p[0]), a.xin, w.qW(), N, C, C);
+                Linears.backward(k, lora, p[1], dIn, dK, a.xa.get(p[1]), a.xin, w.kW(), N, C, C);
+                Linears.backward(k, lora, p[2], dIn, dV, a.xa.get(p[2]), a.xin, w.vW(), N, C, C);
+                Buffer t = dX;
+                dX = dXin;
+                dXin = t;
+            }
+        }
+
+        @Override
+        public void close() {
+            ws.close();
+            if (host.scope().isAlive()) host.close();
         }
     }
 
-    private static void report(Set<String> hooked, ActivationHook hook, String path, MemorySegment x, int N, int in,
-                               MemorySegment tokenMask) {
-        if (hooked.contains(path)) hook.onInput(path, Floats.head(x, (long) N * in), N, in, tokenMask);
-    }
-
     @Override
-    public void close() {
-        if (weights.scope().isAlive()) weights.close();
+    public synchronized void close() {
+        if (inference != null) inference.close();
+        if (training != null) training.close();
+        inference = training = null;
+        closed = true;
+        weights.close();
     }
 
     @Override

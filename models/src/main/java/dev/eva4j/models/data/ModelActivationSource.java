@@ -7,7 +7,8 @@ import dev.eva4j.models.Batch;
 import dev.eva4j.models.LinearModule;
 import dev.eva4j.models.TransformerModel;
 import dev.eva4j.spi.ActivationHook;
-import dev.eva4j.spi.Availability;
+import dev.eva4j.spi.DType;
+import dev.eva4j.spi.Kernels;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -79,23 +80,23 @@ public final class ModelActivationSource implements ActivationSource {
         if (batch == null) return null;
         Map<String, Rows> out = new LinkedHashMap<>();
         Arena keep = batchArena;
-        ActivationHook collect = new ActivationHook() {
-            public String name() { return "eva-collect"; }
-            public int priority() { return 0; }
-            public Availability availability() { return Availability.ok(""); }
-
-            public void onInput(String module, MemorySegment x, int n, int dIn, MemorySegment tokenMask) {
-                int real = 0;
-                for (int i = 0; i < n; i++) if (tokenMask.get(ValueLayout.JAVA_BYTE, i) != 0) real++;
-                MemorySegment rows = keep.allocate(4L * Math.max(1, real) * dIn, 64);
-                int r = 0;
-                for (int i = 0; i < n; i++) {
-                    if (tokenMask.get(ValueLayout.JAVA_BYTE, i) == 0) continue;
-                    MemorySegment.copy(x, 4L * i * dIn, rows, 4L * r * dIn, 4L * dIn);
-                    r++;
+        ActivationHook collect = (module, x, n, dIn, tokenMask) -> {
+            int real = 0;
+            for (int i = 0; i < n; i++) if (tokenMask.get(ValueLayout.JAVA_BYTE, i) != 0) real++;
+            MemorySegment rows = keep.allocate(4L * Math.max(1, real) * dIn, 64);
+            Kernels k = x.owner();
+            MemorySegment host = k.hostSegment(x).filter(s -> x.dtype() == DType.F32).orElse(null);
+            int r = 0;
+            for (int i = 0; i < n; i++) {
+                if (tokenMask.get(ValueLayout.JAVA_BYTE, i) == 0) continue;
+                if (host != null) {
+                    MemorySegment.copy(host, 4L * i * dIn, rows, 4L * r * dIn, 4L * dIn);
+                } else {
+                    k.downloadFloats(x, (long) i * dIn, rows.asSlice(4L * r * dIn, 4L * dIn));
                 }
-                out.put(module, new Rows(rows, real, dIn));
+                r++;
             }
+            out.put(module, new Rows(rows, real, dIn));
         };
         long t0 = System.nanoTime();
         try (Arena forward = Arena.ofConfined()) {

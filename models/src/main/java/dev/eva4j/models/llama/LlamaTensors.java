@@ -1,5 +1,6 @@
 package dev.eva4j.models.llama;
 
+import dev.eva4j.models.nn.ParameterBlock.Spec;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,9 +10,6 @@ import java.util.List;
  */
 public final class LlamaTensors {
     private LlamaTensors() {}
-
-    /** A tensor's name and shape (outermost first). */
-    public record Spec(String name, long... shape) {}
 
     public static final String EMBED = "model.embed_tokens.weight";
     public static final String FINAL_NORM = "model.norm.weight";

@@ -4,9 +4,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** Small helpers for float32 segments in native byte order (the layout every op here reads and writes). */
+/** Small helpers for float32 segments in native byte order (host copies of tensors and results). */
 public final class Floats {
-    /** Float32 in native byte order, 4-byte aligned: the element layout of every op. */
+    /** Float32 in native byte order, 4-byte aligned: the element layout of host tensors. */
     public static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
 
     private Floats() {}

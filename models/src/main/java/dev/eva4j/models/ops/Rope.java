@@ -1,11 +1,7 @@
 package dev.eva4j.models.ops;
 
-import static dev.eva4j.models.ops.Floats.F32;
-
-import java.lang.foreign.MemorySegment;
-
 /**
- * Rotary position embeddings in Hugging Face Llama's rotate-half convention: with h = HS/2 and angle
+ * Rotary position embeddings (the rotation itself is a kernel: {@code Kernels.ropeForward}) in Hugging Face Llama's rotate-half convention: with h = HS/2 and angle
  * a_i = position * invFreq[i] (a float32 product, as HF computes it),
  * out[i] = x[i] cos a_i - x[i + h] sin a_i and out[i + h] = x[i + h] cos a_i + x[i] sin a_i, for i < h.
  */
@@ -55,45 +51,5 @@ public final class Rope {
             }
         }
         return inv;
-    }
-
-    /**
-     * Rotates x in place. Shapes: x [B, T, NH, HS] (rows of NH*HS), positions [T] (the same for every sequence) or
-     * [B, T], invFreq [HS/2].
-     */
-    public static void apply(MemorySegment x, int B, int T, int NH, int HS, int[] positions, float[] invFreq) {
-        int half = HS / 2;
-        if (invFreq.length != half) {
-            throw new IllegalArgumentException("rope: " + invFreq.length + " inverse frequencies for head size " + HS);
-        }
-        if (positions.length != T && positions.length != B * T) {
-            throw new IllegalArgumentException("rope: " + positions.length + " positions, need T=" + T + " or B*T="
-                    + B * T);
-        }
-        Floats.require("rope", "x", x, (long) B * T * NH * HS, "[B=" + B + ", T=" + T + ", NH=" + NH + ", HS=" + HS + "]");
-        int rows = positions.length;
-        float[] cos = new float[rows * half], sin = new float[rows * half];
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < half; i++) {
-                float angle = (float) positions[r] * invFreq[i];
-                cos[r * half + i] = (float) Math.cos(angle);
-                sin[r * half + i] = (float) Math.sin(angle);
-            }
-        }
-        boolean perSequence = rows == B * T;
-        Parallel.rows(B * T, (long) NH * HS, (first, end) -> {
-            for (int bt = first; bt < end; bt++) {
-                int r = perSequence ? bt : bt % T;
-                for (int h = 0; h < NH; h++) {
-                    long base = ((long) bt * NH + h) * HS;
-                    for (int i = 0; i < half; i++) {
-                        float c = cos[r * half + i], s = sin[r * half + i];
-                        float x1 = x.getAtIndex(F32, base + i), x2 = x.getAtIndex(F32, base + i + half);
-                        x.setAtIndex(F32, base + i, x1 * c - x2 * s);
-                        x.setAtIndex(F32, base + i + half, x2 * c + x1 * s);
-                    }
-                }
-            }
-        }, x);
     }
 }

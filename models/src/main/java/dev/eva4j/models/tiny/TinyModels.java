@@ -88,7 +88,7 @@ public final class TinyModels {
     private static List<TensorData> llamaTensors(TinySpec spec) {
         var rnd = new Random(spec.seed());
         var out = new ArrayList<TensorData>();
-        for (LlamaTensors.Spec t : LlamaTensors.expected(llamaConfig(spec))) {
+        for (dev.eva4j.models.nn.ParameterBlock.Spec t : LlamaTensors.expected(llamaConfig(spec))) {
             String n = t.name();
             Init init = n.endsWith("layernorm.weight") || n.equals(LlamaTensors.FINAL_NORM) ? Init.NORM_WEIGHT
                     : n.endsWith(".bias") ? Init.BIAS

@@ -13,7 +13,6 @@ import dev.eva4j.models.hf.TensorSource;
 import dev.eva4j.models.ops.Check;
 import dev.eva4j.models.ops.Floats;
 import dev.eva4j.spi.ActivationHook;
-import dev.eva4j.spi.Availability;
 import dev.eva4j.spi.ComputeBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -217,30 +216,16 @@ class BertModelTest {
         }
     }
 
-    /** An ActivationHook from a lambda. */
+    /** An ActivationHook that reads its rows as host float32 (the CPU backends' buffers are host memory). */
     private record RecordingHook(Body body) implements ActivationHook {
         interface Body {
             void onInput(String module, MemorySegment x, int tokens, int dIn, MemorySegment tokenMask);
         }
 
         @Override
-        public void onInput(String module, MemorySegment x, int tokens, int dIn, MemorySegment tokenMask) {
-            body.onInput(module, x, tokens, dIn, tokenMask);
-        }
-
-        @Override
-        public String name() {
-            return "recording";
-        }
-
-        @Override
-        public int priority() {
-            return 0;
-        }
-
-        @Override
-        public Availability availability() {
-            return Availability.ok("test");
+        public void onInput(String module, dev.eva4j.spi.Buffer x, int tokens, int dIn, MemorySegment tokenMask) {
+            body.onInput(module, x.owner().hostSegment(x).orElseThrow().asSlice(0, 4L * tokens * dIn), tokens, dIn,
+                    tokenMask);
         }
     }
 }

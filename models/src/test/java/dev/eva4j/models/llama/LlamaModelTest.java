@@ -13,7 +13,6 @@ import dev.eva4j.models.Batch;
 import dev.eva4j.models.tiny.TinyModels;
 import dev.eva4j.models.tiny.TinySpec;
 import dev.eva4j.spi.ActivationHook;
-import dev.eva4j.spi.Availability;
 import dev.eva4j.spi.ComputeBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -220,7 +219,8 @@ class LlamaModelTest {
             var inputs = new java.util.HashMap<String, float[]>();
             ActivationHook hook = new ActivationHook() {
                 @Override
-                public void onInput(String module, MemorySegment x, int tokens, int dIn, MemorySegment m) {
+                public void onInput(String module, dev.eva4j.spi.Buffer buf, int tokens, int dIn, MemorySegment m) {
+                    MemorySegment x = buf.owner().hostSegment(buf).orElseThrow().asSlice(0, 4L * tokens * dIn);
                     seen.add(module);
                     assertEquals(B * T, tokens);
                     int expectedIn = model.linears().stream().filter(l -> l.path().equals(module)).findFirst()
@@ -231,9 +231,6 @@ class LlamaModelTest {
                     inputs.put(module, x.toArray(ValueLayout.JAVA_FLOAT));
                 }
 
-                @Override public String name() { return "test"; }
-                @Override public int priority() { return 0; }
-                @Override public Availability availability() { return Availability.ok("test"); }
             };
             Set<String> all = new HashSet<>(model.linearModules());
             all.remove("model.layers.1.mlp.down_proj");

@@ -39,9 +39,9 @@ class TinyModelsTest {
         assertEquals(8.0, c.ropeScaling().factor());
         assertEquals(TinyModels.llamaConfig(spec), c);
         try (var ckpt = SafetensorsCheckpoint.open(dir)) {
-            List<LlamaTensors.Spec> expected = LlamaTensors.expected(c);
-            assertEquals(expected.stream().map(LlamaTensors.Spec::name).toList(), ckpt.tensorNames());
-            for (LlamaTensors.Spec s : expected) {
+            List<dev.eva4j.models.nn.ParameterBlock.Spec> expected = LlamaTensors.expected(c);
+            assertEquals(expected.stream().map(dev.eva4j.models.nn.ParameterBlock.Spec::name).toList(), ckpt.tensorNames());
+            for (dev.eva4j.models.nn.ParameterBlock.Spec s : expected) {
                 assertArrayEquals(s.shape(), ckpt.info(s.name()).shape(), s.name());
                 assertEquals(DType.F32, ckpt.info(s.name()).dtype());
             }

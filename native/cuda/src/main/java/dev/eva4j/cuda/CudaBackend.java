@@ -87,4 +87,9 @@ public final class CudaBackend implements ComputeBackend {
     public void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
     }
+
+    @Override
+    public dev.eva4j.spi.Kernels kernels() {
+        throw new IllegalStateException("cuda backend cannot work here: " + availability().reason());
+    }
 }

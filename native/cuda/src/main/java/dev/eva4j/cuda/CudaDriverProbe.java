@@ -40,12 +40,13 @@ final class CudaDriverProbe {
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
             MethodHandle count = linker.downcallHandle(lib.find("cuDeviceGetCount").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+            CudaStatus status = new CudaStatus(lib);
             int rc = (int) cuInit.invokeExact(0);
-            if (rc != 0) return new Result(true, 0, "cuInit failed with CUresult " + rc + " (no usable CUDA device)");
+            if (rc != 0) return new Result(true, 0, status.exception("cuInit", rc).getMessage() + " (no usable CUDA device)");
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment n = arena.allocate(ValueLayout.JAVA_INT);
                 rc = (int) count.invokeExact(n);
-                if (rc != 0) return new Result(true, 0, "cuDeviceGetCount failed with CUresult " + rc);
+                if (rc != 0) return new Result(true, 0, status.exception("cuDeviceGetCount", rc).getMessage());
                 int devices = n.get(ValueLayout.JAVA_INT, 0);
                 return new Result(true, devices, devices + " CUDA device(s) found");
             }

@@ -1,10 +1,16 @@
 package dev.eva4j.cpu.java;
 
+import dev.eva4j.api.kernels.HostGemm;
+import dev.eva4j.api.kernels.HostKernels;
+import dev.eva4j.cpu.HostArgs;
 import dev.eva4j.spi.Availability;
+import dev.eva4j.spi.Capability;
 import dev.eva4j.spi.ComputeBackend;
+import dev.eva4j.spi.Kernels;
 import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Set;
 
 /**
  * The pure-Java backend, used when no native BLAS loads: GEMM on the Vector API (packed panels, a 6 x 2-vector
@@ -14,9 +20,11 @@ import java.lang.foreign.ValueLayout;
 public final class JavaBackend implements ComputeBackend {
     /** Products with fewer multiply-adds than this take the simple loop: packing would cost more than it saves. */
     static final long SMALL_GEMM = 24L * 24 * 24;
+    private static final Set<Capability> CAPABILITIES = Set.of(Capability.HOST_MEMORY);
 
     private volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
     private volatile Availability availability;
+    private volatile HostKernels kernels;
 
     public JavaBackend() {}
 
@@ -65,19 +73,9 @@ public final class JavaBackend implements ComputeBackend {
                                     MemorySegment a, int lda, long strideA, MemorySegment b, int ldb, long strideB,
                                     float beta, MemorySegment c, int ldc, long strideC, int batch) {
         String op = batch == 1 && strideA == 0 && strideB == 0 && strideC == 0 ? "sgemm" : "sgemmStridedBatched";
-        Operands.requireNonNegative(op, "m", m);
-        Operands.requireNonNegative(op, "n", n);
-        Operands.requireNonNegative(op, "k", k);
-        Operands.requireNonNegative(op, "batch", batch);
+        HostArgs.gemm(op, transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, false);
         if (batch == 0) return;
         boolean ta = transA.on(), tb = transB.on();
-        Operands.requireBatch(op, "A", a, ta ? k : m, ta ? m : k, lda, strideA, batch, Float.BYTES);
-        Operands.requireBatch(op, "B", b, tb ? n : k, tb ? k : n, ldb, strideB, batch, Float.BYTES);
-        Operands.requireBatch(op, "C", c, m, n, ldc, strideC, batch, Float.BYTES);
-        if (batch > 1 && m > 0 && n > 0 && strideC < (long) (m - 1) * ldc + n) {
-            throw new IllegalArgumentException(op + ": stride of C (" + strideC + ") makes the " + batch
-                    + " output matrices overlap; each needs " + ((long) (m - 1) * ldc + n) + " elements");
-        }
         Matrix ma = new Matrix(a, 0, lda, ta), mb = new Matrix(b, 0, ldb, tb);
         for (int t = 0; t < batch; t++) {
             gemm(ma.shift(t * strideA), mb.shift(t * strideB), m, n, k, alpha, beta, c, t * strideC, ldc);
@@ -108,13 +106,14 @@ public final class JavaBackend implements ComputeBackend {
 
     private static void gesdd(String op, ValueLayout el, int m, int n, MemorySegment a, MemorySegment s,
                               MemorySegment u, MemorySegment vt) {
-        Operands.requireNonNegative(op, "m", m);
-        Operands.requireNonNegative(op, "n", n);
+        HostArgs.nonNegative(op, "m", m);
+        HostArgs.nonNegative(op, "n", n);
         int p = Math.min(m, n), bytes = (int) el.byteSize();
-        Operands.requireMatrix(op, "A", a, m, n, Math.max(1, n), bytes);
-        Operands.requireLength(op, "S", s, p, bytes);
-        Operands.requireMatrix(op, "U", u, m, p, Math.max(1, p), bytes);
-        Operands.requireMatrix(op, "Vt", vt, p, n, Math.max(1, n), bytes);
+        String shape = "m=" + m + ", n=" + n;
+        HostArgs.operand(op, "A", a, (long) m * n, bytes, shape, false, true);
+        HostArgs.operand(op, "S", s, p, bytes, shape + ", p=" + p, false, true);
+        HostArgs.operand(op, "U", u, (long) m * p, bytes, shape + ", U m x p, p=" + p, false, true);
+        HostArgs.operand(op, "Vt", vt, (long) p * n, bytes, shape + ", Vt p x n, p=" + p, false, true);
         if (p == 0) return;
         JacobiSvd.Result r = JacobiSvd.decompose(m, n, Doubles.read(a, el, (long) m * n));
         Doubles.write(s, el, r.s());
@@ -133,10 +132,11 @@ public final class JavaBackend implements ComputeBackend {
     }
 
     private static void syevd(String op, ValueLayout el, int n, MemorySegment a, MemorySegment w) {
-        Operands.requireNonNegative(op, "n", n);
+        HostArgs.nonNegative(op, "n", n);
         int bytes = (int) el.byteSize();
-        Operands.requireMatrix(op, "A", a, n, n, Math.max(1, n), bytes);
-        Operands.requireLength(op, "W", w, n, bytes);
+        String shape = "n=" + n;
+        HostArgs.operand(op, "A", a, (long) n * n, bytes, shape, false, true);
+        HostArgs.operand(op, "W", w, n, bytes, shape, false, true);
         if (n == 0) return;
         SymmetricEigen.Result r = SymmetricEigen.decompose(n, Doubles.read(a, el, (long) n * n));
         Doubles.write(w, el, r.values());
@@ -154,5 +154,27 @@ public final class JavaBackend implements ComputeBackend {
     public void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
+    }
+
+    // ---- kernels ----------------------------------------------------------------------------------------------
+
+    /** Every kernel in float32 on the host: GEMMs on this backend's Vector API GEMM, the rest in Java. */
+    @Override
+    public Kernels kernels() {
+        Availability a = availability();
+        if (!a.available()) throw new IllegalStateException("the java backend is unavailable: " + a.reason());
+        HostKernels k = kernels;
+        if (k == null) {
+            synchronized (this) {
+                k = kernels;
+                if (k == null) kernels = k = new HostKernels(name(), HostGemm.of(this), CAPABILITIES);
+            }
+        }
+        return k;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return CAPABILITIES;
     }
 }

@@ -4,18 +4,25 @@ import static dev.eva4j.cpu.openblas.OpenBlasFunctions.NO_TRANS;
 import static dev.eva4j.cpu.openblas.OpenBlasFunctions.ROW_MAJOR;
 import static dev.eva4j.cpu.openblas.OpenBlasFunctions.TRANS;
 
+import dev.eva4j.api.kernels.HostGemm;
+import dev.eva4j.cpu.HostArgs;
+import dev.eva4j.api.kernels.HostKernels;
 import dev.eva4j.spi.Availability;
+import dev.eva4j.spi.Capability;
 import dev.eva4j.spi.ComputeBackend;
+import dev.eva4j.spi.Kernels;
 import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.Set;
 
 /**
  * {@link ComputeBackend} over OpenBLAS (CBLAS + LAPACKE) through FFM: one native call per operation, on the caller's
- * native segments, without copies. Arguments are checked in Java first ({@link GemmChecks}, {@link Operands}); heap
+ * native segments, without copies. Arguments are checked in Java first ({@link HostArgs}); heap
  * segments are rejected. The library is loaded on the first {@link #availability()} or operation
  * ({@link OpenBlasLibrary}); an operation while it is unavailable is an {@link IllegalStateException} with the reason.
- * Thread-safe: the backend has no state of its own (the thread count is OpenBLAS's global).
+ * Thread-safe: the backend has no state of its own besides its {@link #kernels()} (the thread count is OpenBLAS's
+ * global).
  */
 public final class OpenBlasBackend implements ComputeBackend {
     /** GEMMs up to this many multiply-adds (m*n*k) use the critical (no thread transition) downcall: ~0.1 ms. */
@@ -30,6 +37,11 @@ public final class OpenBlasBackend implements ComputeBackend {
      * the same 100^3 (interface/gemm_batch_strided.c).
      */
     static final long BATCHED_MIN_MULTIPLY_ADDS = 100L * 100 * 100;
+
+    private static final Set<Capability> CAPABILITIES = Set.of(Capability.HOST_MEMORY,
+            Capability.NATIVE_LINEAR_ALGEBRA);
+
+    private volatile HostKernels kernels;
 
     public OpenBlasBackend() {}
 
@@ -57,7 +69,7 @@ public final class OpenBlasBackend implements ComputeBackend {
     @Override
     public void sgemm(Transpose transA, Transpose transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
                       MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
-        GemmChecks.check("sgemm", transA, transB, m, n, k, a, lda, 0, b, ldb, 0, c, ldc, 0, 1);
+        HostArgs.gemm("sgemm", transA, transB, m, n, k, a, lda, 0, b, ldb, 0, c, ldc, 0, 1, true);
         requireAvailable();
         if (m == 0 || n == 0) return;
         callSgemm(cblas(transA), cblas(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -74,7 +86,7 @@ public final class OpenBlasBackend implements ComputeBackend {
                                     MemorySegment a, int lda, long strideA, MemorySegment b, int ldb, long strideB,
                                     float beta, MemorySegment c, int ldc, long strideC, int batch) {
         String op = "sgemmStridedBatched";
-        GemmChecks.check(op, transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch);
+        HostArgs.gemm(op, transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, true);
         requireAvailable();
         if (batch == 0 || m == 0 || n == 0) return;
         MethodHandle batched = OpenBlasFunctions.SGEMM_BATCH_STRIDED;
@@ -139,25 +151,25 @@ public final class OpenBlasBackend implements ComputeBackend {
     /** A (m x n, overwritten) = U (m x p) diag(S) (p) Vt (p x n), p = min(m, n); LAPACKE_sgesdd, jobz 'S'. */
     @Override
     public void sgesdd(int m, int n, MemorySegment a, MemorySegment s, MemorySegment u, MemorySegment vt) {
-        gesdd("sgesdd", OpenBlasFunctions.SGESDD, Float.BYTES, "floats", m, n, a, s, u, vt);
+        gesdd("sgesdd", OpenBlasFunctions.SGESDD, Float.BYTES, m, n, a, s, u, vt);
     }
 
     /** As {@link #sgesdd} in float64; LAPACKE_dgesdd. */
     @Override
     public void dgesdd(int m, int n, MemorySegment a, MemorySegment s, MemorySegment u, MemorySegment vt) {
-        gesdd("dgesdd", OpenBlasFunctions.DGESDD, Double.BYTES, "doubles", m, n, a, s, u, vt);
+        gesdd("dgesdd", OpenBlasFunctions.DGESDD, Double.BYTES, m, n, a, s, u, vt);
     }
 
     /** Symmetric A (n x n, upper triangle read) -> eigenvalues W (n, ascending), eigenvectors in A's columns. */
     @Override
     public void ssyevd(int n, MemorySegment a, MemorySegment w) {
-        syevd("ssyevd", OpenBlasFunctions.SSYEVD, Float.BYTES, "floats", n, a, w);
+        syevd("ssyevd", OpenBlasFunctions.SSYEVD, Float.BYTES, n, a, w);
     }
 
     /** As {@link #ssyevd} in float64; LAPACKE_dsyevd. */
     @Override
     public void dsyevd(int n, MemorySegment a, MemorySegment w) {
-        syevd("dsyevd", OpenBlasFunctions.DSYEVD, Double.BYTES, "doubles", n, a, w);
+        syevd("dsyevd", OpenBlasFunctions.DSYEVD, Double.BYTES, n, a, w);
     }
 
     @Override
@@ -184,16 +196,16 @@ public final class OpenBlasBackend implements ComputeBackend {
     // ---- helpers ------------------------------------------------------------------------------------------------
 
     /** ?gesdd on row-major A m x n: lda = n, ldu = p, ldvt = n. */
-    private void gesdd(String op, MethodHandle handle, int bytes, String unit, int m, int n, MemorySegment a,
+    private void gesdd(String op, MethodHandle handle, int bytes, int m, int n, MemorySegment a,
                        MemorySegment s, MemorySegment u, MemorySegment vt) {
-        Operands.requireNonNegative(op, "m", m);
-        Operands.requireNonNegative(op, "n", n);
+        HostArgs.nonNegative(op, "m", m);
+        HostArgs.nonNegative(op, "n", n);
         int p = Math.min(m, n);
         String shape = "m=" + m + ", n=" + n;
-        Operands.require(op, "A", a, (long) m * n, bytes, unit, shape, true);
-        Operands.require(op, "S", s, p, bytes, unit, shape + ", p=" + p, true);
-        Operands.require(op, "U", u, (long) m * p, bytes, unit, shape + ", U m x p, p=" + p, true);
-        Operands.require(op, "Vt", vt, (long) p * n, bytes, unit, shape + ", Vt p x n, p=" + p, true);
+        HostArgs.operand(op, "A", a, (long) m * n, bytes, shape, true, true);
+        HostArgs.operand(op, "S", s, p, bytes, shape + ", p=" + p, true, true);
+        HostArgs.operand(op, "U", u, (long) m * p, bytes, shape + ", U m x p, p=" + p, true, true);
+        HostArgs.operand(op, "Vt", vt, (long) p * n, bytes, shape + ", Vt p x n, p=" + p, true, true);
         requireAvailable();
         if (p == 0) return;
         int info;
@@ -202,16 +214,16 @@ public final class OpenBlasBackend implements ComputeBackend {
         } catch (Throwable t) {
             throw failure("LAPACKE_" + op, t);
         }
-        LapackeStatus.check("LAPACKE_" + op, info, OpenBlasFunctions.GESDD_ARGS, shape);
+        LapackeStatus.checkGesdd("LAPACKE_" + op, info, shape);
     }
 
     /** ?syevd on row-major A n x n, jobz 'V', uplo 'U', lda = n. */
-    private void syevd(String op, MethodHandle handle, int bytes, String unit, int n, MemorySegment a,
+    private void syevd(String op, MethodHandle handle, int bytes, int n, MemorySegment a,
                        MemorySegment w) {
-        Operands.requireNonNegative(op, "n", n);
+        HostArgs.nonNegative(op, "n", n);
         String shape = "n=" + n;
-        Operands.require(op, "A", a, (long) n * n, bytes, unit, shape, true);
-        Operands.require(op, "W", w, n, bytes, unit, shape, true);
+        HostArgs.operand(op, "A", a, (long) n * n, bytes, shape, true, true);
+        HostArgs.operand(op, "W", w, n, bytes, shape, true, true);
         requireAvailable();
         if (n == 0) return;
         int info;
@@ -220,7 +232,7 @@ public final class OpenBlasBackend implements ComputeBackend {
         } catch (Throwable t) {
             throw failure("LAPACKE_" + op, t);
         }
-        LapackeStatus.check("LAPACKE_" + op, info, OpenBlasFunctions.SYEVD_ARGS, shape);
+        LapackeStatus.checkSyevd("LAPACKE_" + op, info, n, shape);
     }
 
     private void requireAvailable() {
@@ -243,5 +255,24 @@ public final class OpenBlasBackend implements ComputeBackend {
         if (t instanceof RuntimeException e) return e;
         if (t instanceof Error e) throw e;
         return new IllegalStateException(call + " failed", t);
+    }
+
+    /** Every kernel in float32 on the host: GEMMs in OpenBLAS, the rest in Java ({@link HostKernels}). */
+    @Override
+    public Kernels kernels() {
+        requireAvailable();
+        HostKernels k = kernels;
+        if (k == null) {
+            synchronized (this) {
+                k = kernels;
+                if (k == null) kernels = k = new HostKernels(name(), HostGemm.of(this), CAPABILITIES);
+            }
+        }
+        return k;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return CAPABILITIES;
     }
 }

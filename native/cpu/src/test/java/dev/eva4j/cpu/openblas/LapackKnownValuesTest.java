@@ -69,18 +69,23 @@ class LapackKnownValuesTest {
 
     @Test
     void lapackeInfoBecomesAnExceptionNamingCallAndMeaning() {
-        LapackeStatus.check("LAPACKE_sgesdd", 0, OpenBlasFunctions.GESDD_ARGS, "m=2, n=2");
+        LapackeStatus.checkGesdd("LAPACKE_sgesdd", 0, "m=2, n=2");
         ArithmeticException notConverged = assertThrows(ArithmeticException.class,
-                () -> LapackeStatus.check("LAPACKE_sgesdd", 3, OpenBlasFunctions.GESDD_ARGS, "m=2, n=2"));
-        assertEquals("LAPACKE_sgesdd did not converge (info=3, m=2, n=2)", notConverged.getMessage());
+                () -> LapackeStatus.checkGesdd("LAPACKE_sgesdd", 3, "m=2, n=2"));
+        assertEquals("LAPACKE_sgesdd did not converge: the bidiagonal divide and conquer (?bdsdc) failed to converge"
+                + " (info=3, m=2, n=2)", notConverged.getMessage());
+        notConverged = assertThrows(ArithmeticException.class,
+                () -> LapackeStatus.checkSyevd("LAPACKE_dsyevd", 7, 4, "n=4"));
+        assertEquals("LAPACKE_dsyevd did not converge: it failed to compute an eigenvalue of the submatrix in rows and"
+                + " columns 1 through 2 (info=7, n=4)", notConverged.getMessage());
         IllegalStateException bad = assertThrows(IllegalStateException.class,
-                () -> LapackeStatus.check("LAPACKE_dsyevd", -6, OpenBlasFunctions.SYEVD_ARGS, "n=4"));
+                () -> LapackeStatus.checkSyevd("LAPACKE_dsyevd", -6, 4, "n=4"));
         assertEquals("LAPACKE_dsyevd: argument 6 (lda) had an illegal value (info=-6, n=4)", bad.getMessage());
         ArithmeticException nan = assertThrows(ArithmeticException.class,
-                () -> LapackeStatus.check("LAPACKE_dgesdd", -5, OpenBlasFunctions.GESDD_ARGS, "m=1, n=1"));
+                () -> LapackeStatus.checkGesdd("LAPACKE_dgesdd", -5, "m=1, n=1"));
         assertTrue(nan.getMessage().contains("NaN"), nan.getMessage());
         IllegalStateException memory = assertThrows(IllegalStateException.class,
-                () -> LapackeStatus.check("LAPACKE_ssyevd", -1010, OpenBlasFunctions.SYEVD_ARGS, "n=9"));
+                () -> LapackeStatus.checkSyevd("LAPACKE_ssyevd", -1010, 9, "n=9"));
         assertTrue(memory.getMessage().contains("could not allocate its workspace"), memory.getMessage());
     }
 }

@@ -97,9 +97,9 @@ class OpenBlasBackendTest extends ComputeBackendContract {
             MemorySegment big = arena.allocate(8L * 100), small = arena.allocate(8L * 3);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> BACKEND.sgesdd(5, 4, big, big, small, big));
-            assertEquals("sgesdd: U needs 20 floats (m=5, n=4, U m x p, p=4) but holds 6", e.getMessage());
+            assertEquals("sgesdd: U holds 6 elements, needs 20 (m=5, n=4, U m x p, p=4)", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> BACKEND.dsyevd(4, big, small));
-            assertEquals("dsyevd: W needs 4 doubles (n=4) but holds 3", e.getMessage());
+            assertEquals("dsyevd: W holds 3 elements, needs 4 (n=4)", e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> BACKEND.ssyevd(-1, big, big));
         }
     }
