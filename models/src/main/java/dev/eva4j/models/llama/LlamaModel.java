@@ -163,6 +163,11 @@ public final class LlamaModel implements TransformerModel {
     }
 
     @Override
+    public dev.eva4j.models.nn.ParameterBlock parameters() {
+        return weights.block();
+    }
+
+    @Override
     public Kernels kernels() {
         return k;
     }
