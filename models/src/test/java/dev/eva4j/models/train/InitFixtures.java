@@ -24,9 +24,9 @@ final class InitFixtures {
 
     private InitFixtures() {}
 
-    /** Writes {@code spec} under {@code dir/name} (once) and loads it on OpenBLAS. */
+    /** Writes {@code spec} under {@code dir/name-<hash of spec>} (once) and loads it on OpenBLAS. */
     static TransformerModel load(Path dir, String name, TinySpec spec) throws IOException {
-        Path folder = dir.resolve(name);
+        Path folder = dir.resolve(name + "-" + Integer.toHexString(spec.hashCode()));
         if (!Files.isDirectory(folder)) TinyModels.write(folder, spec);
         return new HfModelLoader().load(folder, BACKEND);
     }
