@@ -100,10 +100,15 @@ final class LinearOps {
                 } else {
                     gemm.sgemm(NO, NO, N, IN, R, 1f, g, R, a, IN, 0f, x, IN);
                     Parallel.elements(ni, (first, end) -> {
-                        for (long i = first; i < end; i++) {
-                            float f = DropoutMask.factor(seed, i, dropout);
-                            if (f != 0f) dinp.setAtIndex(F32, i, dinp.getAtIndex(F32, i) + f * x.getAtIndex(F32, i));
+                        int n = (int) (end - first);
+                        float[] acc = new float[n], gx = new float[n];
+                        MemorySegment.copy(dinp, F32, first * Float.BYTES, acc, 0, n);
+                        MemorySegment.copy(x, F32, first * Float.BYTES, gx, 0, n);
+                        for (int i = 0; i < n; i++) {
+                            float f = DropoutMask.factor(seed, first + i, dropout);
+                            if (f != 0f) acc[i] += f * gx[i];
                         }
+                        MemorySegment.copy(acc, 0, dinp, F32, first * Float.BYTES, n);
                     });
                 }
             }
@@ -115,7 +120,11 @@ final class LinearOps {
     /** out[i] = inp[i] * DropoutMask.factor(seed, i, p) for i in [0, n). */
     static void drop(MemorySegment out, MemorySegment inp, long n, float p, long seed) {
         Parallel.elements(n, (first, end) -> {
-            for (long i = first; i < end; i++) out.setAtIndex(F32, i, inp.getAtIndex(F32, i) * DropoutMask.factor(seed, i, p));
+            int m = (int) (end - first);
+            float[] v = new float[m];
+            MemorySegment.copy(inp, F32, first * Float.BYTES, v, 0, m);
+            for (int i = 0; i < m; i++) v[i] *= DropoutMask.factor(seed, first + i, p);
+            MemorySegment.copy(v, 0, out, F32, first * Float.BYTES, m);
         });
     }
 }

@@ -22,8 +22,9 @@ public record LoraSettings(int r, double alpha, double dropout, boolean rslora, 
         if (r < 1) throw new IllegalArgumentException("--rank must be >= 1, got " + r);
         if (!(alpha > 0) || !Double.isFinite(alpha)) throw new IllegalArgumentException("--alpha must be > 0, got " + alpha);
         if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("--dropout must be in [0, 1), got " + dropout);
-        rankPattern = Map.copyOf(new LinkedHashMap<>(Objects.requireNonNullElse(rankPattern, Map.of())));
-        alphaPattern = Map.copyOf(new LinkedHashMap<>(Objects.requireNonNullElse(alphaPattern, Map.of())));
+        // insertion order matters: the first matching key wins
+        rankPattern = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNullElse(rankPattern, Map.of())));
+        alphaPattern = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNullElse(alphaPattern, Map.of())));
         rankPattern.forEach((k, v) -> {
             if (v < 1) throw new IllegalArgumentException("rank_pattern '" + k + "': rank must be >= 1, got " + v);
         });
