@@ -246,10 +246,8 @@ class AdapterMergeTest {
         HeadFile facts = HeadFile.read(out);
         assertEquals(new HeadFile("classifier", 2, 32, ClassificationHead.Pooling.MEAN), facts);
         try (TransformerModel merged = new HfModelLoader().load(out, BACKEND);
-             ClassificationHead head = new ClassificationHead(merged.kernels(), 32, 2, facts.pooling(), 0);
-             SafetensorsFile m = SafetensorsFile.open(out.resolve("model.safetensors"))) {
-            head.params().write(ClassificationHead.WEIGHT, m.readFloats("classifier.weight"));
-            head.params().write(ClassificationHead.BIAS, m.readFloats("classifier.bias"));
+             ClassificationHead head = HeadFile.fromCheckpoint(out, merged.kernels(), 32, ClassificationHead.Pooling.CLS)) {
+            assertEquals(ClassificationHead.Pooling.MEAN, head.pooling(), "from eva4j_head.json, not the fallback");
             assertTrue(PeftFixtures.relativeNormDiff(PeftFixtures.hidden(merged, batch, null), hidden) <= F32_TOLERANCE);
             assertTrue(PeftFixtures.maxAbsDiff(head.probabilities(merged, batch, null), probs) <= 1e-5);
         }
