@@ -99,6 +99,10 @@ class AdapterErrorsTest {
         var embedding = List.of(TensorData.ofFloats("base_model.model.model.embed_tokens.lora_embedding_A.weight",
                 new long[] {2, 96}, new float[192]));
         oneLine(() -> PeftLoraAdapter.read(folder("embedding", CONFIG, embedding)), "lora_embedding_A");
+        var lmHead = new ArrayList<>(tensors(1, 32, 32, 2));
+        lmHead.add(TensorData.ofFloats("base_model.model.lm_head.weight", new long[] {96, 32}, new float[96 * 32]));
+        oneLine(() -> PeftLoraAdapter.read(folder("lmhead", CONFIG.replace("}", ", \"modules_to_save\": [\"lm_head\"]}"), lmHead)),
+                "saves lm_head whole (modules_to_save)");
     }
 
     @Test
