@@ -60,12 +60,14 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
      *
      * @param baseModelNameOrPath base_model_name_or_path, or null
      * @param taskType            task_type ("SEQ_CLS", "CAUSAL_LM"), or null
-     * @param initLoraWeights     init_lora_weights: "true" (PEFT's default, written as JSON true), "false", or a name
-     *                            ("eva", "gaussian", "pissa", "olora", ...); null means "true"
+     * @param initLoraWeights     init_lora_weights: "true" (PEFT's default, written as JSON true; null and "lora"
+     *                            mean the same), "false", or a name ("eva", "gaussian", "pissa", "olora", ...)
      */
     public record Meta(String baseModelNameOrPath, String taskType, String initLoraWeights) {
         public Meta {
-            if (initLoraWeights == null || initLoraWeights.equalsIgnoreCase("true")) initLoraWeights = "true";
+            if (initLoraWeights == null || initLoraWeights.equalsIgnoreCase("true") || initLoraWeights.equalsIgnoreCase("lora")) {
+                initLoraWeights = "true";
+            }
             else if (initLoraWeights.equalsIgnoreCase("false")) initLoraWeights = "false";
         }
 
