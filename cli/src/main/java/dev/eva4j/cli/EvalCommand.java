@@ -109,6 +109,11 @@ final class EvalCommand implements Callable<Integer> {
                 PrintWriter o = spec.commandLine().getOut();
                 o.printf(Locale.ROOT, "%s: loss %.6f, accuracy %.4f (%d of %d %s)%n", t, r.loss(), r.accuracy(),
                         r.correct(), r.counted(), unit);
+                if (r.confusion() != null) {
+                    o.printf(Locale.ROOT, "  macro F1 %.4f%s; confusion (rows true, columns predicted) %s%n",
+                            r.macroF1(), r.confusion().length == 2 ? String.format(Locale.ROOT, ", F1 of class 1 %.4f",
+                                    r.f1(1)) : "", java.util.Arrays.deepToString(r.confusion()));
+                }
                 o.flush();
             }
         }

@@ -32,9 +32,33 @@ public final class AdapterEvaluation {
      * @param correct items whose prediction is right
      * @param counted sequences (classification) or next-token positions (LM) counted
      */
-    public record Result(double loss, long correct, long counted) {
+    public record Result(double loss, long correct, long counted, long[][] confusion) {
+        public Result(double loss, long correct, long counted) {
+            this(loss, correct, counted, null);
+        }
+
         public double accuracy() {
             return counted == 0 ? 0 : (double) correct / counted;
+        }
+
+        /** F1 of class {@code c} from the confusion matrix (rows: true class, columns: predicted); NaN for lm. */
+        public double f1(int c) {
+            if (confusion == null) return Double.NaN;
+            long tp = confusion[c][c], fp = 0, fn = 0;
+            for (int k = 0; k < confusion.length; k++) {
+                if (k == c) continue;
+                fp += confusion[k][c];
+                fn += confusion[c][k];
+            }
+            return tp == 0 ? 0 : 2.0 * tp / (2.0 * tp + fp + fn);
+        }
+
+        /** The mean of every class's F1; NaN for lm. */
+        public double macroF1() {
+            if (confusion == null) return Double.NaN;
+            double s = 0;
+            for (int c = 0; c < confusion.length; c++) s += f1(c);
+            return s / confusion.length;
         }
     }
 
@@ -51,6 +75,7 @@ public final class AdapterEvaluation {
         double lossSum = 0;
         long correct = 0, counted = 0;
         int K = head.numLabels();
+        long[][] confusion = new long[K][K];
         boolean first = true;
         for (Batch batch; (batch = batches.next()) != null; first = false) {
             int[] labels = batch.classLabels();
@@ -71,14 +96,16 @@ public final class AdapterEvaluation {
             }
             if (n == 0) continue;
             lossSum += head.loss(model, batch, labels, lora, false) * n;
-            float[] probs = head.probabilities(model, batch, lora);          // [B, K]
+            float[] probs = head.lastProbabilities();                         // [B, K] of that pass
             for (int b = 0; b < labels.length; b++) {
                 if (labels[b] == LlamaModel.IGNORE_INDEX) continue;
-                if (argmax(probs, b * K, K) == labels[b]) correct++;
+                int predicted = argmax(probs, b * K, K);
+                confusion[labels[b]][predicted]++;
+                if (predicted == labels[b]) correct++;
             }
             counted += n;
         }
-        return new Result(counted == 0 ? 0 : lossSum / counted, correct, counted);
+        return new Result(counted == 0 ? 0 : lossSum / counted, correct, counted, confusion);
     }
 
     /** Causal language modelling with the model's LM head. {@code lora} may be null. */
