@@ -69,7 +69,7 @@ final class LossPlot {
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
         ((NumberAxis) plot.getDomainAxis()).setStandardTickUnits(NumberAxis.createIntegerTickUnits());
-        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(true);
+        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
         chart.setBackgroundPaint(Color.WHITE);
         Path abs = png.toAbsolutePath();
         Files.createDirectories(abs.getParent());

@@ -174,6 +174,10 @@ final class TrainCommand implements Callable<Integer> {
         if (checkpoint == null) requireFreshOut();
         TrainData train = TrainData.scan(data, taskName, "--data");
         TrainData eval = evalData == null ? null : TrainData.scan(evalData, taskName, "--eval-data");
+        if (numLabels != null) {
+            train.checkLabels(numLabels, "--data");
+            if (eval != null) eval.checkLabels(numLabels, "--eval-data");
+        }
         if (adapter != null && !Files.isDirectory(adapter)) {
             throw new UserException("--adapter " + adapter + (Files.exists(adapter) ? " is not a folder" : " does not exist"));
         }
@@ -228,9 +232,11 @@ final class TrainCommand implements Callable<Integer> {
         try (progress) {
             result = trainer.run(checkpoint, progress);
         } catch (TrainingDivergedException e) {
+            if (before != null) prependMetrics(before);
             plot(err);
             throw new UserException(e.getMessage());
         }
+        if (before != null) prependMetrics(before);
         Path adapterDir = out.resolve("adapter");
         start.exported(head, meta).write(adapterDir);
         plot(err);
@@ -341,6 +347,30 @@ final class TrainCommand implements Callable<Integer> {
     private static long[] resumedAt(Path checkpoint) throws IOException {
         var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(checkpoint.resolve("trainer_state.json").toFile());
         return new long[] {n.path("step").asLong(), n.path("tokens").asLong()};
+    }
+
+    /**
+     * Puts the evaluation before training first in metrics.jsonl, as the step-0 evaluation line (the trainer starts a
+     * new file; a resumed run keeps it, as it keeps every line up to its checkpoint's step).
+     */
+    private void prependMetrics(Trainer.EvalMetrics m) throws IOException {
+        Path f = out.resolve(Trainer.METRICS);
+        if (!Files.isRegularFile(f)) return;
+        var n = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("step", 0L);
+        if (Double.isFinite(m.loss())) n.put("eval_loss", m.loss());
+        else n.putNull("eval_loss");
+        if (Double.isFinite(m.accuracy())) n.put("eval_accuracy", m.accuracy());
+        else n.putNull("eval_accuracy");
+        List<String> lines = new java.util.ArrayList<>();
+        lines.add(n.toString());
+        lines.addAll(Files.readAllLines(f, java.nio.charset.StandardCharsets.UTF_8));
+        Path tmp = Files.createTempFile(out, Trainer.METRICS, ".tmp");
+        try {
+            Files.write(tmp, lines, java.nio.charset.StandardCharsets.UTF_8);
+            Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
     }
 
     private static String accuracy(Trainer.EvalMetrics m) {
