@@ -19,6 +19,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -116,6 +117,8 @@ final class BenchTrainCommand implements Callable<Integer> {
                         flops * 1e-9);
                 out.printf("  sgemm 1024^3 on %s in this run: %.1f GFLOP/s; training rate / sgemm rate = %.0f%%%n",
                         compute.name(), gemm, 100 * gflops / gemm);
+                out.printf(Locale.ROOT, "RESULT eva4j_tokens_per_s=%.1f eva4j_train_gflops=%.2f eva4j_sgemm_gflops=%.2f "
+                        + "eva4j_step_s=%.4f eva4j_step_gflop=%.3f%n", tokensPerSecond, gflops, gemm, median, flops * 1e-9);
                 out.flush();
             }
         }
