@@ -32,6 +32,7 @@ for init in $inits; do
     run="$work/runs/$init-$seed"
     if [ -s "$run/eval.txt" ]; then echo "$init seed $seed: done before"; continue; fi
     rm -rf "$run"
+    mkdir -p "$work/runs"
     echo "$init seed $seed: training $steps steps ..."
     start=$(date +%s.%N)
     ./eva4j train --model "$model/model.onnx" --data "$work/data/train.jsonl" --task classify --init "$init" \

@@ -79,6 +79,9 @@ final class LinearOps {
         gemm.sgemm(NO, YES, N, OUT, R, scale, xa, R, b, R, 1f, out, OUT);
     }
 
+    /** Elements per heap block of the dropout loops (16 KiB). */
+    private static final int BLOCK = 4096;
+
     /** Ranks up to this use {@link SkinnyGemm} for the LoRA branch; larger ones the backend's GEMM. */
     static final int SKINNY_RANK = 64;
 
@@ -134,15 +137,15 @@ final class LinearOps {
     /** dinp[i] += factor(i) gx[i]: the dropout mask applied to a gradient, then added. */
     private static void addDropped(MemorySegment dinp, MemorySegment gx, long ni, float dropout, long seed) {
         Parallel.elements(ni, (first, end) -> {
-            int n = (int) (end - first);
-            float[] acc = new float[n], v = new float[n];
-            MemorySegment.copy(dinp, F32, first * Float.BYTES, acc, 0, n);
-            MemorySegment.copy(gx, F32, first * Float.BYTES, v, 0, n);
-            for (int i = 0; i < n; i++) {
-                float f = DropoutMask.factor(seed, first + i, dropout);
-                if (f != 0f) acc[i] += f * v[i];
+            float[] acc = new float[BLOCK], v = new float[BLOCK];   // blocks that stay in the L1 cache
+            for (long b = first; b < end; b += BLOCK) {
+                int n = (int) Math.min(BLOCK, end - b);
+                MemorySegment.copy(dinp, F32, b * Float.BYTES, acc, 0, n);
+                MemorySegment.copy(gx, F32, b * Float.BYTES, v, 0, n);
+                DropoutBlock.apply(v, n, seed, b, dropout);
+                for (int i = 0; i < n; i++) acc[i] += v[i];
+                MemorySegment.copy(acc, 0, dinp, F32, b * Float.BYTES, n);
             }
-            MemorySegment.copy(acc, 0, dinp, F32, first * Float.BYTES, n);
         });
     }
 
@@ -181,11 +184,13 @@ final class LinearOps {
     /** out[i] = inp[i] * DropoutMask.factor(seed, i, p) for i in [0, n). */
     static void drop(MemorySegment out, MemorySegment inp, long n, float p, long seed) {
         Parallel.elements(n, (first, end) -> {
-            int m = (int) (end - first);
-            float[] v = new float[m];
-            MemorySegment.copy(inp, F32, first * Float.BYTES, v, 0, m);
-            for (int i = 0; i < m; i++) v[i] *= DropoutMask.factor(seed, first + i, p);
-            MemorySegment.copy(v, 0, out, F32, first * Float.BYTES, m);
+            float[] v = new float[BLOCK];
+            for (long b = first; b < end; b += BLOCK) {
+                int m = (int) Math.min(BLOCK, end - b);
+                MemorySegment.copy(inp, F32, b * Float.BYTES, v, 0, m);
+                DropoutBlock.apply(v, m, seed, b, p);
+                MemorySegment.copy(v, 0, out, F32, b * Float.BYTES, m);
+            }
         });
     }
 }

@@ -2,7 +2,6 @@ package dev.eva4j.api.kernels;
 
 import static dev.eva4j.api.kernels.VectorOps.F32;
 import static dev.eva4j.api.kernels.VectorOps.S;
-import static dev.eva4j.api.kernels.VectorOps.load;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -37,25 +36,41 @@ final class SkinnyGemm {
         return out;
     }
 
-    /** out[n, r] = alpha sum_k x[n, k] w[r, k]. Shapes: x [N, K] (segment), w [R, K] (heap), out [N, R] (heap). */
+    /**
+     * out[n, r] = alpha sum_k x[n, k] w[r, k]. Shapes: x [N, K] (segment), w [R, K] (heap), out [N, R] (heap).
+     * Four rows of w at a time in local accumulators (an array of vectors would defeat the vector intrinsics).
+     */
     static void dots(float[] out, MemorySegment x, float[] w, float alpha, int N, int K, int R) {
-        int L = S.length(), upper = K - K % L;
+        int L = S.length(), upper = K - K % L, R4 = (R + 3) / 4 * 4;
+        float[] wp = java.util.Arrays.copyOf(w, R4 * K);       // zero rows pad R to a multiple of 4
         Parallel.rows(N, (long) K * R, (first, end) -> {
-            FloatVector[] acc = new FloatVector[R];
-            float[] tail = new float[R];
+            float[] row = new float[K];
             for (int n = first; n < end; n++) {
-                long base = (long) n * K;
-                for (int r = 0; r < R; r++) acc[r] = FloatVector.zero(S);
-                for (int k = 0; k < upper; k += L) {
-                    FloatVector xv = load(x, base + k);
-                    for (int r = 0; r < R; r++) acc[r] = xv.fma(FloatVector.fromArray(S, w, r * K + k), acc[r]);
+                MemorySegment.copy(x, F32, (long) n * K * Float.BYTES, row, 0, K);
+                for (int r = 0; r < R4; r += 4) {
+                    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                    int w0 = r * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
+                    for (int k = 0; k < upper; k += L) {
+                        FloatVector xv = FloatVector.fromArray(S, row, k);
+                        a0 = xv.fma(FloatVector.fromArray(S, wp, w0 + k), a0);
+                        a1 = xv.fma(FloatVector.fromArray(S, wp, w1 + k), a1);
+                        a2 = xv.fma(FloatVector.fromArray(S, wp, w2 + k), a2);
+                        a3 = xv.fma(FloatVector.fromArray(S, wp, w3 + k), a3);
+                    }
+                    float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+                    float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+                    for (int k = upper; k < K; k++) {
+                        s0 += row[k] * wp[w0 + k];
+                        s1 += row[k] * wp[w1 + k];
+                        s2 += row[k] * wp[w2 + k];
+                        s3 += row[k] * wp[w3 + k];
+                    }
+                    int o = n * R + r;
+                    out[o] = alpha * s0;
+                    if (r + 1 < R) out[o + 1] = alpha * s1;
+                    if (r + 2 < R) out[o + 2] = alpha * s2;
+                    if (r + 3 < R) out[o + 3] = alpha * s3;
                 }
-                java.util.Arrays.fill(tail, 0f);
-                for (int k = upper; k < K; k++) {
-                    float xk = x.getAtIndex(F32, base + k);
-                    for (int r = 0; r < R; r++) tail[r] += xk * w[r * K + k];
-                }
-                for (int r = 0; r < R; r++) out[n * R + r] = alpha * (acc[r].reduceLanes(VectorOperators.ADD) + tail[r]);
             }
         });
     }
