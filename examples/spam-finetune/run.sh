@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The spam-finetune experiment: all-MiniLM-L6-v2 + LoRA r 8 fine-tuned on SpamAssassin with four initialisations
 # (eva, lora, gaussian, pissa) and three seeds each, the same step budget, evaluated on a disjoint test split.
-# Usage: bash examples/spam-finetune/run.sh [WORK_DIR=~/.cache/eva4j/spam-finetune] [STEPS=150]
+# Usage: bash examples/spam-finetune/run.sh [WORK_DIR=~/.cache/eva4j/spam-finetune] [STEPS=80]
 # Writes WORK_DIR/runs/<init>-<seed>/ (metrics.jsonl, adapter/, loss.png, train.log, eval.txt, wall-seconds), then
 # examples/spam-finetune/RESULTS.md and loss.png (all runs overlaid).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 work="${1:-$HOME/.cache/eva4j/spam-finetune}"
-steps="${2:-150}"
+steps="${2:-80}"
 inits="${INITS:-eva lora gaussian pissa}"
 seeds="${SEEDS:-1 2 3}"
 length=64
