@@ -265,11 +265,11 @@ final class TrainCommand implements Callable<Integer> {
                 throw new UserException("--resume " + checkpoint + " is a checkpoint of an init_lora_weights "
                         + savedInit + " run; resume with the options of that run" + (residual ? " (--init " + savedInit + ")" : ""));
             }
-            if (!residual) return AdapterStart.fromFolder(tm, saved, dropout, seed, "checkpoint");
+            if (!residual) return AdapterStart.fromFolder(tm, saved, dropout, seed, true);
             // PiSSA / OLoRA: the same (deterministic) initialisation again for the residual weights; the trainer then
             // loads the checkpoint's A and B
         }
-        if (adapter != null) return AdapterStart.fromFolder(tm, adapter, dropout, seed, "--adapter");
+        if (adapter != null) return AdapterStart.fromFolder(tm, adapter, dropout, seed, false);
         if (kind == LoraInit.EVA) {
             EvaConfig options = EvaConfig.builder().rho(rho).tau(tau).seed(seed).build();
             BatchReader reader = new BatchReader(data, encoder, batchSize, maxLength, true, -100);
@@ -380,10 +380,16 @@ final class TrainCommand implements Callable<Integer> {
     /** loss.png from metrics.jsonl; a failure to draw is reported, never fatal (the adapter is what counts). */
     private void plot(PrintWriter err) {
         Path png = out.resolve("loss.png");
+        RunMetrics metrics;
         try {
-            LossPlot.write(png, "eva4j train: " + out.getFileName(), List.of(RunMetrics.read(out)));
-        } catch (IOException | RuntimeException | LinkageError | java.awt.AWTError e) {
-            err.println("eva4j train: loss.png not drawn: " + e);
+            metrics = RunMetrics.read(out);
+        } catch (IOException | UserException e) {
+            return; // no step finished: nothing to draw
+        }
+        try {
+            LossPlot.write(png, "eva4j train: " + out.getFileName(), List.of(metrics));
+        } catch (IOException | RuntimeException e) {
+            err.println("eva4j train: loss.png not drawn: " + e.getMessage());
             err.flush();
         }
     }
