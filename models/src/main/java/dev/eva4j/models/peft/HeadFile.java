@@ -5,10 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eva4j.api.safetensors.SafetensorsCheckpoint;
 import dev.eva4j.models.nn.ClassificationHead;
+import dev.eva4j.spi.Kernels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -23,6 +26,8 @@ import java.util.Locale;
  */
 public record HeadFile(String module, int numLabels, int hiddenSize, ClassificationHead.Pooling pooling) {
     public static final String FILE = "eva4j_head.json";
+    private static final String WEIGHT = PeftLoraAdapter.HEAD_MODULE + ".weight";
+    private static final String BIAS = PeftLoraAdapter.HEAD_MODULE + ".bias";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** The file's bytes. */
@@ -49,6 +54,39 @@ public record HeadFile(String module, int numLabels, int hiddenSize, Classificat
         String module = n.hasNonNull("module") && n.get("module").isTextual() ? n.get("module").textValue()
                 : PeftLoraAdapter.HEAD_MODULE;
         return new HeadFile(module, count(n, "num_labels", file), count(n, "hidden_size", file), pooling(n, file));
+    }
+
+    /**
+     * The classification head of a merged checkpoint ({@code classifier.weight} [K, C], {@code classifier.bias} [K],
+     * pooling from {@code eva4j_head.json}, else {@code fallback}) on {@code kernels}, or null when the folder has none.
+     *
+     * @throws IllegalArgumentException one line when the head's shape does not fit a model of hidden size
+     *                                  {@code hiddenSize}
+     */
+    public static ClassificationHead fromCheckpoint(Path dir, Kernels kernels, int hiddenSize,
+                                                    ClassificationHead.Pooling fallback) throws IOException {
+        if (!Files.isDirectory(dir)) return null;
+        HeadFile facts = read(dir);
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(dir)) {
+            var w = c.find(WEIGHT).orElse(null);
+            if (w == null) return null;
+            long[] shape = w.shape();
+            if (shape.length != 2 || shape[1] != hiddenSize || shape[0] < 2) {
+                throw new IllegalArgumentException(dir + ": " + WEIGHT + " is " + Arrays.toString(shape) + ", a head over "
+                        + "hidden size " + hiddenSize + " needs [labels >= 2, " + hiddenSize + "]");
+            }
+            int k = (int) shape[0];
+            ClassificationHead.Pooling pooling = facts != null && facts.pooling() != null ? facts.pooling() : fallback;
+            var head = new ClassificationHead(kernels, hiddenSize, k, pooling, 0);
+            try {
+                head.params().write(ClassificationHead.WEIGHT, c.readFloats(WEIGHT));
+                head.params().write(ClassificationHead.BIAS, c.contains(BIAS) ? c.readFloats(BIAS) : new float[k]);
+                return head;
+            } catch (RuntimeException e) {
+                head.close();
+                throw e;
+            }
+        }
     }
 
     private static int count(JsonNode n, String field, Path file) {

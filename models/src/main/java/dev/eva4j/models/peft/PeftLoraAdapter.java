@@ -60,12 +60,14 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
      *
      * @param baseModelNameOrPath base_model_name_or_path, or null
      * @param taskType            task_type ("SEQ_CLS", "CAUSAL_LM"), or null
-     * @param initLoraWeights     init_lora_weights: "true" (PEFT's default, written as JSON true), "false", or a name
-     *                            ("eva", "gaussian", "pissa", "olora", ...); null means "true"
+     * @param initLoraWeights     init_lora_weights: "true" (PEFT's default, written as JSON true; null and "lora"
+     *                            mean the same), "false", or a name ("eva", "gaussian", "pissa", "olora", ...)
      */
     public record Meta(String baseModelNameOrPath, String taskType, String initLoraWeights) {
         public Meta {
-            if (initLoraWeights == null || initLoraWeights.equalsIgnoreCase("true")) initLoraWeights = "true";
+            if (initLoraWeights == null || initLoraWeights.equalsIgnoreCase("true") || initLoraWeights.equalsIgnoreCase("lora")) {
+                initLoraWeights = "true";
+            }
             else if (initLoraWeights.equalsIgnoreCase("false")) initLoraWeights = "false";
         }
 
@@ -234,7 +236,7 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
             }
             mods.add(new Module(p, rank, Math.toIntExact(a.shape()[1]), Math.toIntExact(b.shape()[0]), a.values(), b.values()));
         }
-        return new PeftLoraAdapter(settings, c.meta(), mods, head(dir, t, file));
+        return new PeftLoraAdapter(settings, c.meta(), mods, head(dir, t, file, c.meta().taskType()));
     }
 
     /** Every module with weights must be one that target_modules selects (PEFT's rules), else the file is inconsistent. */
@@ -257,7 +259,7 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         }
     }
 
-    private static Head head(Path dir, AdapterTensors t, String file) throws IOException {
+    private static Head head(Path dir, AdapterTensors t, String file, String taskType) throws IOException {
         HeadFile facts = HeadFile.read(dir);
         if (t.head().isEmpty()) {
             if (facts != null) {
@@ -271,6 +273,11 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
                     + "; eva4j reads one classification head");
         }
         var e = t.head().entrySet().iterator().next();
+        String name = e.getKey().substring(e.getKey().lastIndexOf('.') + 1);
+        if (!"SEQ_CLS".equals(taskType) && !name.equals(HEAD_MODULE) && !name.equals("score")) {
+            throw new IllegalArgumentException(file + ": saves " + e.getKey() + " whole (modules_to_save); eva4j applies "
+                    + "LoRA weights and a sequence-classification head only");
+        }
         AdapterTensors.Tensor w = e.getValue().get("weight"), b = e.getValue().get("bias");
         if (w == null || w.shape().length != 2) {
             throw new IllegalArgumentException(file + ": head " + e.getKey() + " needs a 2-D weight [labels, hidden]"
@@ -279,6 +286,10 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         int k = Math.toIntExact(w.shape()[0]), hidden = Math.toIntExact(w.shape()[1]);
         if (b != null && !Arrays.equals(b.shape(), new long[] {k})) {
             throw new IllegalArgumentException(file + ": head bias " + e.getKey() + " is " + b.shapeText() + ", needs [" + k + "]");
+        }
+        if (facts != null && facts.hiddenSize() != 0 && facts.hiddenSize() != hidden) {
+            throw new IllegalArgumentException(dir + ": " + HEAD_FILE + " says hidden size " + facts.hiddenSize()
+                    + " but the head's weight is " + w.shapeText());
         }
         if (facts != null && facts.numLabels() != 0 && facts.numLabels() != k) {
             throw new IllegalArgumentException(dir + ": " + HEAD_FILE + " says " + facts.numLabels() + " labels but the head's"
