@@ -243,11 +243,12 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         Trainer.StepMetrics last = result.steps().isEmpty() ? null : result.steps().getLast();
         Trainer.EvalMetrics after = result.evals().isEmpty() ? null : result.evals().getLast();
-        o.printf("trained %d step(s) in %.1f s (%,.0f tokens/s): final loss %s%s%n", result.steps().size(),
-                progress.seconds(), progress.tokensPerSecond(), last == null ? "-" : String.format("%.4f", last.loss()),
+        o.printf("trained %d step(s) in %.1f s (%,.0f tokens/s): final loss %s%s; adapter written to %s%s%n",
+                result.steps().size(), progress.seconds(), progress.tokensPerSecond(),
+                last == null ? "-" : String.format("%.4f", last.loss()),
                 after == null ? "" : String.format("; eval loss %.4f%s%s", after.loss(), accuracy(after),
-                        before == null ? "" : String.format(" (before: %.4f%s)", before.loss(), accuracy(before))));
-        o.printf("adapter written to %s%s%n", adapterDir, start.converts()
+                        before == null ? "" : String.format(" (before: %.4f%s)", before.loss(), accuracy(before))),
+                adapterDir, start.converts()
                 ? " (" + start.initName() + ": exported for the ORIGINAL base weights as a rank-" + 2 * rank
                 + " LoRA adapter, as PEFT's path_initial_model_for_weight_conversion does)" : "");
         o.flush();
