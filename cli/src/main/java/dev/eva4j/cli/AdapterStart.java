@@ -45,13 +45,13 @@ record AdapterStart(Lora lora, LoraSettings settings, InitialAdapter initial, St
     /**
      * The adapter of a PEFT LoRA folder (ours or Python's) on {@code model}, with {@code dropout} for training.
      *
-     * @param what "--adapter" or "checkpoint", for messages
-     * @throws UserException when the folder holds an adapter relative to PiSSA's or OLoRA's residual base weights
+     * @param checkpoint whether the folder is a checkpoint's adapter (else the user's --adapter)
+     * @throws UserException when --adapter holds an adapter relative to PiSSA's or OLoRA's residual base weights
      */
-    static AdapterStart fromFolder(TransformerModel model, Path dir, double dropout, long seed, String what)
+    static AdapterStart fromFolder(TransformerModel model, Path dir, double dropout, long seed, boolean checkpoint)
             throws IOException {
         PeftLoraAdapter saved = PeftLoraAdapter.read(dir);
-        if (saved.meta().relativeToResidualBase() && what.equals("--adapter")) {
+        if (saved.meta().relativeToResidualBase() && !checkpoint) {
             throw new UserException("--adapter " + dir + " was trained from " + saved.meta().initLoraWeights()
                     + " against residual base weights (init_lora_weights in adapter_config.json); start from an adapter "
                     + "exported for the original weights (the adapter/ folder of eva4j train)");
@@ -76,7 +76,7 @@ record AdapterStart(Lora lora, LoraSettings settings, InitialAdapter initial, St
             throw e;
         }
         return new AdapterStart(lora, settings, null, saved.meta().initLoraWeights(), saved.head(),
-                what + " " + dir + " (" + modules.size() + " layers, init_lora_weights " + saved.meta().initLoraWeights() + ")");
+                (checkpoint ? "checkpoint " : "--adapter ") + dir + " (" + modules.size() + " layers, init_lora_weights " + saved.meta().initLoraWeights() + ")");
     }
 
     /** The init recorded in a checkpoint's adapter folder. */

@@ -77,6 +77,10 @@ final class LossPlot {
         try {
             ChartUtils.saveChartAsPNG(tmp.toFile(), chart, WIDTH, HEIGHT);
             Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (RuntimeException | LinkageError | java.awt.AWTError e) {
+            // Java2D without fonts (no fontconfig or no font files) fails inside the JDK when it draws text
+            throw new IOException("cannot draw " + png + ": " + e + " (fonts missing? Debian: apt-get install "
+                    + "fontconfig fonts-dejavu-core)", e);
         } finally {
             Files.deleteIfExists(tmp);
         }

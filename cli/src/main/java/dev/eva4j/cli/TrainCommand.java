@@ -243,11 +243,12 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         Trainer.StepMetrics last = result.steps().isEmpty() ? null : result.steps().getLast();
         Trainer.EvalMetrics after = result.evals().isEmpty() ? null : result.evals().getLast();
-        o.printf("trained %d step(s) in %.1f s (%,.0f tokens/s): final loss %s%s%n", result.steps().size(),
-                progress.seconds(), progress.tokensPerSecond(), last == null ? "-" : String.format("%.4f", last.loss()),
+        o.printf("trained %d step(s) in %.1f s (%,.0f tokens/s): final loss %s%s; adapter written to %s%s%n",
+                result.steps().size(), progress.seconds(), progress.tokensPerSecond(),
+                last == null ? "-" : String.format("%.4f", last.loss()),
                 after == null ? "" : String.format("; eval loss %.4f%s%s", after.loss(), accuracy(after),
-                        before == null ? "" : String.format(" (before: %.4f%s)", before.loss(), accuracy(before))));
-        o.printf("adapter written to %s%s%n", adapterDir, start.converts()
+                        before == null ? "" : String.format(" (before: %.4f%s)", before.loss(), accuracy(before))),
+                adapterDir, start.converts()
                 ? " (" + start.initName() + ": exported for the ORIGINAL base weights as a rank-" + 2 * rank
                 + " LoRA adapter, as PEFT's path_initial_model_for_weight_conversion does)" : "");
         o.flush();
@@ -265,11 +266,11 @@ final class TrainCommand implements Callable<Integer> {
                 throw new UserException("--resume " + checkpoint + " is a checkpoint of an init_lora_weights "
                         + savedInit + " run; resume with the options of that run" + (residual ? " (--init " + savedInit + ")" : ""));
             }
-            if (!residual) return AdapterStart.fromFolder(tm, saved, dropout, seed, "checkpoint");
+            if (!residual) return AdapterStart.fromFolder(tm, saved, dropout, seed, true);
             // PiSSA / OLoRA: the same (deterministic) initialisation again for the residual weights; the trainer then
             // loads the checkpoint's A and B
         }
-        if (adapter != null) return AdapterStart.fromFolder(tm, adapter, dropout, seed, "--adapter");
+        if (adapter != null) return AdapterStart.fromFolder(tm, adapter, dropout, seed, false);
         if (kind == LoraInit.EVA) {
             EvaConfig options = EvaConfig.builder().rho(rho).tau(tau).seed(seed).build();
             BatchReader reader = new BatchReader(data, encoder, batchSize, maxLength, true, -100);
@@ -380,10 +381,16 @@ final class TrainCommand implements Callable<Integer> {
     /** loss.png from metrics.jsonl; a failure to draw is reported, never fatal (the adapter is what counts). */
     private void plot(PrintWriter err) {
         Path png = out.resolve("loss.png");
+        RunMetrics metrics;
         try {
-            LossPlot.write(png, "eva4j train: " + out.getFileName(), List.of(RunMetrics.read(out)));
-        } catch (IOException | RuntimeException | LinkageError | java.awt.AWTError e) {
-            err.println("eva4j train: loss.png not drawn: " + e);
+            metrics = RunMetrics.read(out);
+        } catch (IOException | UserException e) {
+            return; // no step finished: nothing to draw
+        }
+        try {
+            LossPlot.write(png, "eva4j train: " + out.getFileName(), List.of(metrics));
+        } catch (IOException | RuntimeException e) {
+            err.println("eva4j train: loss.png not drawn: " + e.getMessage());
             err.flush();
         }
     }

@@ -164,8 +164,9 @@ class TrainCommandTest {
     @Test
     void pissaIsExportedForTheOriginalWeights() throws IOException {
         Path out = tmp.resolve("pissa");
-        CliRun run = train(out, "--model", bert.toString(), "--data", labelled.toString(), "--task", "classify",
-                "--init", "pissa", "--rank", "4", "--max-steps", "2");
+        String[] options = {"--model", bert.toString(), "--data", labelled.toString(), "--task", "classify", "--init",
+                "pissa", "--rank", "4", "--max-steps", "3", "--checkpoint-every", "2", "--lr", "1e-2"};
+        CliRun run = train(out, options);
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("exported for the ORIGINAL base weights as a rank-8"), run.out());
         PeftLoraAdapter exported = PeftLoraAdapter.read(out.resolve("adapter"));
@@ -174,6 +175,18 @@ class TrainCommandTest {
         assertFalse(exported.meta().relativeToResidualBase());
         assertTrue(PeftLoraAdapter.read(out.resolve("checkpoint-2").resolve("adapter")).meta().relativeToResidualBase(),
                 "the checkpoint keeps the adapter of the residual weights, to resume from");
+        // resuming redoes the (deterministic) PiSSA split of the base weights, then loads the checkpoint's A and B
+        List<String> resume = new ArrayList<>(List.of(options));
+        resume.addAll(List.of("--resume", out.resolve("checkpoint-2").toString()));
+        Path again = tmp.resolve("pissa-again");
+        CliRun resumed = train(again, resume.toArray(String[]::new));
+        assertEquals(0, resumed.exit(), resumed.err());
+        assertEquals(metrics(out).getLast().get("loss").asDouble(), metrics(again).getLast().get("loss").asDouble(), 1e-6);
+        resume.set(resume.indexOf("pissa"), "lora");
+        CliRun wrongInit = train(tmp.resolve("never"), resume.toArray(String[]::new));
+        assertEquals(2, wrongInit.exit(), wrongInit.err());
+        assertTrue(wrongInit.errorLine().contains("init_lora_weights pissa run"), wrongInit.err());
+        assertFalse(Files.exists(tmp.resolve("never")));
     }
 
     @Test
