@@ -226,9 +226,9 @@ final class TrainCommand implements Callable<Integer> {
             err.printf("eval before training: loss %.4f%s%n", before.loss(), accuracy(before));
             err.flush();
         }
-        long[] resumedAt = checkpoint == null ? new long[2] : resumedAt(checkpoint);
+        Resumed at = checkpoint == null ? new Resumed(0, 0, 0) : Resumed.read(checkpoint);
         Trainer.Result result;
-        TrainProgress progress = new TrainProgress(err, resumedAt[0], resumedAt[1]);
+        TrainProgress progress = new TrainProgress(err, at.step(), at.tokens());
         try (progress) {
             result = trainer.run(checkpoint, progress);
         } catch (TrainingDivergedException e) {
@@ -243,8 +243,9 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         Trainer.StepMetrics last = result.steps().isEmpty() ? null : result.steps().getLast();
         Trainer.EvalMetrics after = result.evals().isEmpty() ? null : result.evals().getLast();
+        double seconds = last == null ? 0 : last.seconds() - at.seconds(); // the optimiser steps, as the trainer timed them
         o.printf("trained %d step(s) in %.1f s (%,.0f tokens/s): final loss %s%s; adapter written to %s%s%n",
-                result.steps().size(), progress.seconds(), progress.tokensPerSecond(),
+                result.steps().size(), seconds, last == null ? 0 : (last.tokens() - at.tokens()) / Math.max(1e-9, seconds),
                 last == null ? "-" : String.format("%.4f", last.loss()),
                 after == null ? "" : String.format("; eval loss %.4f%s%s", after.loss(), accuracy(after),
                         before == null ? "" : String.format(" (before: %.4f%s)", before.loss(), accuracy(before))),
@@ -344,10 +345,12 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Steps and tokens of a checkpoint (trainer_state.json). */
-    private static long[] resumedAt(Path checkpoint) throws IOException {
-        var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(checkpoint.resolve("trainer_state.json").toFile());
-        return new long[] {n.path("step").asLong(), n.path("tokens").asLong()};
+    /** Where a resumed run starts: a checkpoint's steps, tokens and seconds (its trainer_state.json). */
+    private record Resumed(long step, long tokens, double seconds) {
+        static Resumed read(Path checkpoint) throws IOException {
+            var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(checkpoint.resolve("trainer_state.json").toFile());
+            return new Resumed(n.path("step").asLong(), n.path("tokens").asLong(), n.path("seconds").asDouble());
+        }
     }
 
     /**
