@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "eva4j", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "EVA-initialised LoRA fine-tuning on the JVM.",
         subcommands = {BackendsCommand.class, InspectCommand.class, InitCommand.class, MakeActivationsCommand.class, MakeTinyModelCommand.class, BenchCommand.class, DemoCommand.class,
+                TrainCommand.class, PlotCommand.class, MergeCommand.class, EvalCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

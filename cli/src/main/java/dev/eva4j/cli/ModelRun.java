@@ -77,6 +77,13 @@ final class ModelRun implements AutoCloseable {
         return compute;
     }
 
+    /** The model's tokenizer as a text encoder (loaded on first use), or null when the model has none. */
+    HfTextEncoder encoder(int maxLength) throws IOException {
+        if (tokenizerFile == null) return null;
+        if (tokenizer == null) tokenizer = HfTokenizer.load(tokenizerFile, Math.max(2, maxLength));
+        return new HfTextEncoder(tokenizer);
+    }
+
     ModelActivationSource source(Path data, String targetSpec, int batchSize, int maxLength, EvaConfig config,
                                  Long shuffleSeed) throws IOException {
         List<LinearModule> targets = Targets.select(model.linears(), targetSpec);

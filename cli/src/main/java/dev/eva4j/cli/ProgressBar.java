@@ -21,9 +21,14 @@ final class ProgressBar implements AutoCloseable {
 
     void update(int step, int maxSteps, int done, int total, long tokens) {
         double seconds = Math.max(1e-9, (System.nanoTime() - start) * 1e-9);
-        int width = 24, filled = total == 0 ? width : width * done / total;
-        last = String.format("%s [%s%s] step %d/%d  layers converged %d/%d  %,d tokens  %,.0f tok/s", label,
-                "#".repeat(filled), ".".repeat(width - filled), step, maxSteps, done, total, tokens, tokens / seconds);
+        show(done, total, String.format("step %d/%d  layers converged %d/%d  %,d tokens  %,.0f tok/s", step, maxSteps,
+                done, total, tokens, tokens / seconds));
+    }
+
+    /** Draws the bar filled {@code done / total}, followed by {@code detail}. */
+    void show(long done, long total, String detail) {
+        int width = 24, filled = total <= 0 ? width : (int) (width * Math.min(done, total) / total);
+        last = String.format("%s [%s%s] %s", label, "#".repeat(filled), ".".repeat(width - filled), detail);
         long now = System.nanoTime();
         if (terminal) {
             err.print("\r" + last);

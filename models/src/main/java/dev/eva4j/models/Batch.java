@@ -8,9 +8,19 @@ package dev.eva4j.models;
  * @param labels        per-position labels [B, T] or null (causal LM: the token ids with -100 where ignored)
  * @param tokenMask     1 where a position's activations count for EVA (real token, and label != label_mask_value
  *                      when label masking is on), else 0 [B, T]
+ * @param classLabels   one class label per sequence [B] (sequence classification), or null
  */
-public record Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels, byte[] tokenMask) {
+public record Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels, byte[] tokenMask,
+                    int[] classLabels) {
+    /** A batch without class labels. */
+    public Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMask, int[] labels, byte[] tokenMask) {
+        this(batchSize, seqLen, inputIds, attentionMask, labels, tokenMask, null);
+    }
+
     public Batch {
+        if (classLabels != null && classLabels.length != batchSize) {
+            throw new IllegalArgumentException("classLabels must hold B = " + batchSize + " values");
+        }
         int n = Math.multiplyExact(batchSize, seqLen);
         if (batchSize < 1 || seqLen < 1) throw new IllegalArgumentException("batch must be at least 1 x 1");
         if (inputIds.length != n) throw new IllegalArgumentException("inputIds must hold B*T = " + n + " ids");

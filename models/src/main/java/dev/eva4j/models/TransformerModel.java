@@ -25,6 +25,12 @@ public interface TransformerModel extends LoadedModel {
                 dev.eva4j.spi.ModelCapability.LORA_TRAINING);
     }
 
+    /**
+     * The base model's parameters in backend memory (Hugging Face names, e.g. {@code <module path>.weight} of every
+     * linear layer, [out, in]): read them, or overwrite them to merge an adapter or to keep PiSSA's residual.
+     */
+    dev.eva4j.models.nn.ParameterBlock parameters();
+
     /** The backend's kernels that hold the weights. */
     Kernels kernels();
 

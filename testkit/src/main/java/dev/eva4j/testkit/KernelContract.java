@@ -139,7 +139,7 @@ public abstract class KernelContract {
     private static final List<Lora> LORAS = List.of(new Lora(7, 13, 11, 3, 0f, true),
             new Lora(7, 13, 11, 3, 0.3f, true), new Lora(5, 6, 7, 1, 0f, false), new Lora(5, 6, 7, 1, 0.3f, false),
             new Lora(16, 32, 24, 8, 0.3f, true), new Lora(1, 3, 2, 2, 0.3f, false),
-            new Lora(300, 256, 96, 8, 0.3f, true));
+            new Lora(300, 256, 96, 8, 0.3f, true), new Lora(9, 80, 72, 70, 0.3f, true), new Lora(9, 80, 72, 70, 0f, false));
     private static final List<Attn> ATTNS = attentionShapes();
     private static final List<Rope> ROPES = List.of(new Rope(5, 6, 6), new Rope(7, 2, 4), new Rope(3, 3, 2),
             new Rope(4, 2, 64), new Rope(1200, 4, 16));

@@ -174,14 +174,16 @@ final class AttentionOps {
     /** dp[r, :] = p (dp - sum(dp p)) per row, in place; the sum in float64. Shapes: dp, p [rows, T]. */
     private static void softmaxBackward(MemorySegment dp, MemorySegment p, int rows, int T) {
         Parallel.rows(rows, T, (first, end) -> {
+            // rows through heap copies: plain array loops, no per-element segment checks
+            float[] d = new float[T], q = new float[T];
             for (int r = first; r < end; r++) {
                 long base = (long) r * T;
+                MemorySegment.copy(dp, F32, base * Float.BYTES, d, 0, T);
+                MemorySegment.copy(p, F32, base * Float.BYTES, q, 0, T);
                 double dot = 0;
-                for (int s = 0; s < T; s++) dot += (double) dp.getAtIndex(F32, base + s) * p.getAtIndex(F32, base + s);
-                for (int s = 0; s < T; s++) {
-                    float ps = p.getAtIndex(F32, base + s);
-                    dp.setAtIndex(F32, base + s, ps == 0f ? 0f : (float) (ps * (dp.getAtIndex(F32, base + s) - dot)));
-                }
+                for (int s = 0; s < T; s++) dot += (double) d[s] * q[s];
+                for (int s = 0; s < T; s++) d[s] = q[s] == 0f ? 0f : (float) (q[s] * (d[s] - dot));
+                MemorySegment.copy(d, 0, dp, F32, base * Float.BYTES, T);
             }
         });
     }

@@ -19,15 +19,9 @@ final class ElementwiseOps {
         Parallel.elements(n, (first, end) -> VectorOps.gelu(out, inp, first, end));
     }
 
-    /** dinp += (Phi(x) + x phi(x)) dout. */
+    /** dinp += (Phi(x) + x phi(x)) dout, vectorised (see {@link VectorOps#geluBackward}). */
     static void geluBackward(MemorySegment dinp, MemorySegment dout, MemorySegment inp, long n) {
-        Parallel.elements(n, (first, end) -> {
-            for (long i = first; i < end; i++) {
-                double x = inp.getAtIndex(F32, i);
-                double grad = 0.5 * Erf.erfc(-x * INV_SQRT2) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
-                dinp.setAtIndex(F32, i, (float) (dinp.getAtIndex(F32, i) + grad * dout.getAtIndex(F32, i)));
-            }
-        });
+        Parallel.elements(n, (first, end) -> VectorOps.geluBackward(dinp, dout, inp, first, end));
     }
 
     /** SiLU of one value, through float64 exp. */

@@ -70,6 +70,29 @@ final class VectorOps {
         for (; i < end; i++) out.setAtIndex(F32, i, gelu(inp.getAtIndex(F32, i)));
     }
 
+    /**
+     * dinp[i] += gelu'(inp[i]) dout[i] for i in [first, end), gelu'(x) = Phi(x) + x phi(x): Phi per sign from the
+     * vectorised erfc (as {@link #gelu}), phi through the vector exp; float32 throughout.
+     */
+    static void geluBackward(MemorySegment dinp, MemorySegment dout, MemorySegment inp, long first, long end) {
+        long i = first;
+        FloatVector one = FloatVector.broadcast(S, 1f), minusHalf = FloatVector.broadcast(S, -0.5f);
+        float invSqrt2Pi = (float) (1 / Math.sqrt(2 * Math.PI));
+        for (long upper = end - S.length(); i <= upper; i += S.length()) {
+            FloatVector x = load(inp, i);
+            FloatVector e = erfcOfScaled(x);
+            VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
+            FloatVector phi = e.fma(minusHalf, one).blend(e.mul(0.5f), negative);
+            FloatVector pdf = x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul(invSqrt2Pi).mul(x);
+            store(phi.add(pdf).fma(load(dout, i), load(dinp, i)), dinp, i);
+        }
+        for (; i < end; i++) {
+            double x = inp.getAtIndex(F32, i);
+            double grad = 0.5 * Erf.erfc(-x / Math.sqrt(2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+            dinp.setAtIndex(F32, i, (float) (dinp.getAtIndex(F32, i) + grad * dout.getAtIndex(F32, i)));
+        }
+    }
+
     /** Softmax of the {@code k} floats from index {@code base} (max-subtracted; a row of -inf gives zeros). */
     static void softmaxRow(MemorySegment out, MemorySegment inp, long base, int k) {
         int i = 0, upper = k - S.length();

@@ -42,7 +42,8 @@ public final class AtomicDirectory {
         }
     }
 
-    static void deleteTree(Path dir) {
+    /** Deletes a folder tree, ignoring what cannot be deleted. */
+    public static void deleteTree(Path dir) {
         if (!Files.exists(dir)) return;
         try (Stream<Path> walk = Files.walk(dir)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> {

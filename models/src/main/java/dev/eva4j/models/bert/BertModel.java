@@ -102,6 +102,11 @@ public final class BertModel implements TransformerModel {
     }
 
     @Override
+    public dev.eva4j.models.nn.ParameterBlock parameters() {
+        return weights.block();
+    }
+
+    @Override
     public Kernels kernels() {
         return k;
     }

@@ -95,7 +95,17 @@ public final class BatchReader implements AutoCloseable {
                 tokenMask[p] = (byte) (counts ? 1 : 0);
             }
         }
-        return new Batch(b, seq, inputIds, attention, lab, tokenMask);
+        int[] classes = null;
+        for (int i = 0; i < b; i++) {
+            Integer label = examples.get(i).label();
+            if (label == null) continue;
+            if (classes == null) {
+                classes = new int[b];
+                java.util.Arrays.fill(classes, -100);
+            }
+            classes[i] = label;
+        }
+        return new Batch(b, seq, inputIds, attention, lab, tokenMask, classes);
     }
 
     /** Starts again from the first record. */

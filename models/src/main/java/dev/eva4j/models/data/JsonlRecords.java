@@ -33,6 +33,11 @@ final class JsonlRecords {
         }
         if (n == null || !n.isObject()) throw bad("a record must be a JSON object");
         JsonNode text = n.get("text"), ids = n.get("input_ids");
+        Integer label = null;
+        if (n.hasNonNull("label")) {
+            if (!n.get("label").canConvertToInt()) throw bad("\"label\" must be an integer");
+            label = n.get("label").asInt();
+        }
         if (ids != null && !ids.isNull()) {
             int[] inputIds = ints(ids, "input_ids");
             if (inputIds.length == 0) throw bad("input_ids is empty");
@@ -40,14 +45,9 @@ final class JsonlRecords {
             int[] labels = n.hasNonNull("labels") ? ints(n.get("labels"), "labels") : null;
             if (mask != null && mask.length != inputIds.length) throw bad("attention_mask and input_ids differ in length");
             if (labels != null && labels.length != inputIds.length) throw bad("labels and input_ids differ in length");
-            return new Example(lineNumber, null, null, inputIds, mask, labels);
+            return new Example(lineNumber, null, label, inputIds, mask, labels);
         }
         if (text == null || !text.isTextual()) throw bad("needs \"text\" (a string) or \"input_ids\" (a list of ints)");
-        Integer label = null;
-        if (n.hasNonNull("label")) {
-            if (!n.get("label").canConvertToInt()) throw bad("\"label\" must be an integer");
-            label = n.get("label").asInt();
-        }
         return new Example(lineNumber, text.asText(), label, null, null, null);
     }
 

@@ -163,6 +163,11 @@ public final class LlamaModel implements TransformerModel {
     }
 
     @Override
+    public dev.eva4j.models.nn.ParameterBlock parameters() {
+        return weights.block();
+    }
+
+    @Override
     public Kernels kernels() {
         return k;
     }
@@ -242,6 +247,14 @@ public final class LlamaModel implements TransformerModel {
      * position counts.
      */
     public synchronized double causalLmLoss(Batch batch, Lora lora, boolean backward) {
+        return causalLmLoss(batch, lora, backward, 1f);
+    }
+
+    /**
+     * As {@link #causalLmLoss(Batch, Lora, boolean)}, the gradient scaled by {@code gradScale} (1 / the number of
+     * micro-batches of an accumulated step).
+     */
+    public synchronized double causalLmLoss(Batch batch, Lora lora, boolean backward, float gradScale) {
         TrainingPass pass = backward ? train(batch, lora) : null;
         Buffer hiddenState = backward ? pass.hidden() : hidden(batch, lora);
         Pass p = backward ? training : inference;
@@ -254,16 +267,39 @@ public final class LlamaModel implements TransformerModel {
         k.upload(p.targets, 0, nextTokenTargets(batch));
         k.matmulForward(p.logits, hiddenState, weights.lmHead(), null, N, C, V);
         double loss = k.crossEntropyForward(p.probs, p.logits, p.targets, N, V, IGNORE_INDEX);
+        lastLossPass = p;
+        lastLossTokens = N;
         if (backward) {
             if (p.dHidden == null) p.dHidden = p.ws.floats((long) N * C);
             Buffer dLogits = p.logits;   // the logits are not needed any more: reuse their memory
             k.fill(dLogits, 0, (long) N * V);
-            k.crossEntropyBackward(dLogits, p.probs, p.targets, N, V, IGNORE_INDEX, 1f);
+            k.crossEntropyBackward(dLogits, p.probs, p.targets, N, V, IGNORE_INDEX, gradScale);
             k.fill(p.dHidden, 0, (long) N * C);
             k.matmulBackward(p.dHidden, null, null, dLogits, pass.hidden(), weights.lmHead(), N, C, V);
             pass.backward(p.dHidden);
         }
         return loss;
+    }
+
+    private Pass lastLossPass;
+    private int lastLossTokens;
+
+    /**
+     * The most probable next token [B*T] of every position of the last {@link #causalLmLoss} call (its
+     * probabilities downloaded to the host, row by row).
+     */
+    public synchronized int[] lastPredictions() {
+        if (lastLossPass == null || lastLossPass.probs == null) throw new IllegalStateException("no loss computed yet");
+        int N = lastLossTokens, V = config.vocabSize();
+        int[] out = new int[N];
+        float[] row = new float[V];
+        for (int n = 0; n < N; n++) {
+            k.download(lastLossPass.probs.slice((long) n * V, V), 0, row);
+            int best = 0;
+            for (int v = 1; v < V; v++) if (row[v] > row[best]) best = v;
+            out[n] = best;
+        }
+        return out;
     }
 
     /** One layer's activations; in inference the fields alias a few shared buffers. */

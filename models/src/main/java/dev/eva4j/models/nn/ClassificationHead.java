@@ -73,6 +73,12 @@ public final class ClassificationHead implements AutoCloseable {
      * @param sequenceLabels one label in [0, K) (or -100) per sequence
      */
     public double loss(TransformerModel model, Batch batch, int[] sequenceLabels, Lora lora, boolean backward) {
+        return loss(model, batch, sequenceLabels, lora, backward, 1f);
+    }
+
+    /** As {@link #loss(TransformerModel, Batch, int[], Lora, boolean)}, the gradient scaled by {@code gradScale}. */
+    public double loss(TransformerModel model, Batch batch, int[] sequenceLabels, Lora lora, boolean backward,
+                       float gradScale) {
         if (sequenceLabels.length != batch.batchSize()) {
             throw new IllegalArgumentException("classification: " + sequenceLabels.length + " labels for "
                     + batch.batchSize() + " sequences");
@@ -83,7 +89,7 @@ public final class ClassificationHead implements AutoCloseable {
         if (backward) {
             Buffer dLogits = logits;
             k.fill(dLogits, 0, (long) B * labels);
-            k.crossEntropyBackward(dLogits, probs, target, B, labels, -100, 1f);
+            k.crossEntropyBackward(dLogits, probs, target, B, labels, -100, gradScale);
             k.fill(dPooled, 0, (long) B * hidden);
             k.matmulBackward(dPooled, grads.get(WEIGHT), grads.get(BIAS), dLogits, pooled, params.get(WEIGHT), B,
                     hidden, labels);
@@ -101,6 +107,14 @@ public final class ClassificationHead implements AutoCloseable {
         java.util.Arrays.fill(none, -100);
         forwardHead(model.hidden(batch, lora), batch, none);
         k.crossEntropyForward(probs, logits, target, B, labels, -100);
+        float[] out = new float[B * labels];
+        k.download(probs, 0, out);
+        return out;
+    }
+
+    /** Class probabilities [B, K] of the last {@link #loss} call, row-major on the host. */
+    public float[] lastProbabilities() {
+        if (probs == null) throw new IllegalStateException("no loss computed yet");
         float[] out = new float[B * labels];
         k.download(probs, 0, out);
         return out;
