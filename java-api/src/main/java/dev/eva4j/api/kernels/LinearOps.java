@@ -65,13 +65,6 @@ final class LinearOps {
                 drop(dropped, inp, (long) N * IN, dropout, seed);
                 x = dropped;
             }
-            if (R <= SKINNY_RANK) {
-                float[] xaHeap = new float[N * R];
-                SkinnyGemm.dots(xaHeap, x, SkinnyGemm.heap(a, R, IN), 1f, N, IN, R);
-                MemorySegment.copy(xaHeap, 0, xa, F32, 0, N * R);
-                SkinnyGemm.axpys(out, xaHeap, SkinnyGemm.transposed(b, OUT, R), scale, N, OUT, R);
-                return;
-            }
             gemm.sgemm(NO, YES, N, R, IN, 1f, x, IN, a, IN, 0f, xa, R);
         } finally {
             if (dropped != null) scratch.give(dropped);
@@ -82,8 +75,6 @@ final class LinearOps {
     /** Elements per heap block of the dropout loops (16 KiB). */
     private static final int BLOCK = 4096;
 
-    /** Ranks up to this use {@link SkinnyGemm} for the LoRA branch; larger ones the backend's GEMM. */
-    static final int SKINNY_RANK = 64;
 
     /**
      * With g = scale dout B [N, R]: db += scale dout^T xa; da += g^T drop(inp); dinp += dout W + drop'(g A), drop'
@@ -93,67 +84,6 @@ final class LinearOps {
                              MemorySegment dout, MemorySegment inp, MemorySegment xa, MemorySegment weight,
                              MemorySegment a, MemorySegment b, float scale, float dropout, long seed, int N, int IN,
                              int OUT, int R) {
-        if (R > SKINNY_RANK) {
-            loraBackwardGemm(gemm, scratch, dinp, da, db, dout, inp, xa, weight, a, b, scale, dropout, seed, N, IN, OUT, R);
-            return;
-        }
-        if (db != null) {
-            float[] dbT = new float[R * OUT];   // (xa^T dout) [R, OUT]
-            SkinnyGemm.accumulate(dbT, SkinnyGemm.heap(xa, N, R), dout, scale, N, OUT, R);
-            float[] cur = SkinnyGemm.heap(db, OUT, R);
-            for (int o = 0; o < OUT; o++) for (int r = 0; r < R; r++) cur[o * R + r] += dbT[r * OUT + o];
-            MemorySegment.copy(cur, 0, db, F32, 0, OUT * R);
-        }
-        if (dinp != null) gemm.sgemm(NO, NO, N, IN, OUT, 1f, dout, OUT, weight, IN, 1f, dinp, IN);
-        if (da == null && dinp == null) return;
-        float[] g = new float[N * R];
-        SkinnyGemm.dots(g, dout, SkinnyGemm.transposed(b, OUT, R), scale, N, OUT, R);
-        boolean dropping = dropout != 0f;
-        long ni = (long) N * IN;
-        MemorySegment x = dropping ? scratch.take(ni) : null;
-        try {
-            if (da != null) {
-                if (dropping) drop(x, inp, ni, dropout, seed);
-                float[] acc = SkinnyGemm.heap(da, R, IN);
-                SkinnyGemm.accumulate(acc, g, dropping ? x : inp, 1f, N, IN, R);
-                MemorySegment.copy(acc, 0, da, F32, 0, R * IN);
-            }
-            if (dinp != null) {
-                float[] aHeap = SkinnyGemm.heap(a, R, IN);
-                if (!dropping) {
-                    SkinnyGemm.axpys(dinp, g, aHeap, 1f, N, IN, R);
-                } else {
-                    MemorySegment gx = x.asSlice(0, ni * Float.BYTES);
-                    gx.fill((byte) 0);
-                    SkinnyGemm.axpys(gx, g, aHeap, 1f, N, IN, R);
-                    addDropped(dinp, gx, ni, dropout, seed);
-                }
-            }
-        } finally {
-            if (x != null) scratch.give(x);
-        }
-    }
-
-    /** dinp[i] += factor(i) gx[i]: the dropout mask applied to a gradient, then added. */
-    private static void addDropped(MemorySegment dinp, MemorySegment gx, long ni, float dropout, long seed) {
-        Parallel.elements(ni, (first, end) -> {
-            float[] acc = new float[BLOCK], v = new float[BLOCK];   // blocks that stay in the L1 cache
-            for (long b = first; b < end; b += BLOCK) {
-                int n = (int) Math.min(BLOCK, end - b);
-                MemorySegment.copy(dinp, F32, b * Float.BYTES, acc, 0, n);
-                MemorySegment.copy(gx, F32, b * Float.BYTES, v, 0, n);
-                DropoutBlock.apply(v, n, seed, b, dropout);
-                for (int i = 0; i < n; i++) acc[i] += v[i];
-                MemorySegment.copy(acc, 0, dinp, F32, b * Float.BYTES, n);
-            }
-        });
-    }
-
-    /** {@link #loraBackward} through the backend's GEMMs (large ranks). */
-    private static void loraBackwardGemm(HostGemm gemm, Scratch scratch, MemorySegment dinp, MemorySegment da,
-                                         MemorySegment db, MemorySegment dout, MemorySegment inp, MemorySegment xa,
-                                         MemorySegment weight, MemorySegment a, MemorySegment b, float scale,
-                                         float dropout, long seed, int N, int IN, int OUT, int R) {
         if (db != null) gemm.sgemm(YES, NO, OUT, R, N, scale, dout, OUT, xa, R, 1f, db, R);
         if (dinp != null) gemm.sgemm(NO, NO, N, IN, OUT, 1f, dout, OUT, weight, IN, 1f, dinp, IN);
         if (da == null && dinp == null) return;
@@ -179,6 +109,21 @@ final class LinearOps {
         } finally {
             scratch.give(work);
         }
+    }
+
+    /** dinp[i] += factor(i) gx[i]: the dropout mask applied to a gradient, then added. */
+    private static void addDropped(MemorySegment dinp, MemorySegment gx, long ni, float dropout, long seed) {
+        Parallel.elements(ni, (first, end) -> {
+            float[] acc = new float[BLOCK], v = new float[BLOCK];   // blocks that stay in the L1 cache
+            for (long b = first; b < end; b += BLOCK) {
+                int n = (int) Math.min(BLOCK, end - b);
+                MemorySegment.copy(dinp, F32, b * Float.BYTES, acc, 0, n);
+                MemorySegment.copy(gx, F32, b * Float.BYTES, v, 0, n);
+                DropoutBlock.apply(v, n, seed, b, dropout);
+                for (int i = 0; i < n; i++) acc[i] += v[i];
+                MemorySegment.copy(acc, 0, dinp, F32, b * Float.BYTES, n);
+            }
+        });
     }
 
     /** out[i] = inp[i] * DropoutMask.factor(seed, i, p) for i in [0, n). */
