@@ -149,17 +149,20 @@ public final class BertModel implements TransformerModel {
 
     @Override
     public synchronized Buffer hidden(Batch batch, Lora lora) {
+        return infer(batch, lora, Set.of(), null);
+    }
+
+    /** An inference pass in the reused workspace; its last hidden state (valid until the next one). */
+    private Buffer infer(Batch batch, Lora lora, Set<String> hooked, ActivationHook hook) {
         inference = reuse(inference, batch, lora, false);
-        inference.forward(batch, Set.of(), null);
+        inference.forward(batch, hooked, hook);
         return inference.hidden();
     }
 
     private MemorySegment run(Batch batch, Lora lora, Arena arena, Set<String> hooked, ActivationHook hook) {
-        inference = reuse(inference, batch, lora, false);
-        inference.forward(batch, hooked, hook);
-        int n = batch.tokens() * config.hiddenSize();
-        MemorySegment out = arena.allocate((long) n * Float.BYTES, 64);
-        k.downloadFloats(inference.hidden(), 0, out);
+        Buffer hidden = infer(batch, lora, hooked, hook);
+        MemorySegment out = arena.allocate((long) batch.tokens() * config.hiddenSize() * Float.BYTES, 64);
+        k.downloadFloats(hidden, 0, out);
         return out;
     }
 

@@ -185,16 +185,20 @@ public final class LlamaModel implements TransformerModel {
 
     @Override
     public synchronized Buffer hidden(Batch batch, Lora lora) {
+        return infer(batch, lora, Set.of(), null);
+    }
+
+    /** An inference pass in the reused workspace; its last hidden state (valid until the next one). */
+    private Buffer infer(Batch batch, Lora lora, Set<String> hooked, ActivationHook hook) {
         inference = reuse(inference, batch, lora, false);
-        inference.forward(batch, Set.of(), null);
+        inference.forward(batch, hooked, hook);
         return inference.hidden();
     }
 
     private MemorySegment run(Batch batch, Lora lora, Arena arena, Set<String> hooked, ActivationHook hook) {
-        inference = reuse(inference, batch, lora, false);
-        inference.forward(batch, hooked, hook);
+        Buffer hidden = infer(batch, lora, hooked, hook);
         MemorySegment out = arena.allocate((long) batch.tokens() * config.hiddenSize() * Float.BYTES, 64);
-        k.downloadFloats(inference.hidden(), 0, out);
+        k.downloadFloats(hidden, 0, out);
         return out;
     }
 
@@ -529,11 +533,10 @@ public final class LlamaModel implements TransformerModel {
 
     /** Logits [B, T, V] of a batch as host float32 from {@code arena}: the forward pass, then the output projection. */
     public synchronized MemorySegment logits(Batch batch, Arena arena) {
-        inference = reuse(inference, batch, null, false);
-        inference.forward(batch, Set.of(), null);
+        Buffer hidden = infer(batch, null, Set.of(), null);
         int N = batch.tokens(), V = config.vocabSize();
         try (Buffer logits = k.allocateFloats((long) N * V)) {
-            k.matmulForward(logits, inference.hidden(), weights.lmHead(), null, N, config.hiddenSize(), V);
+            k.matmulForward(logits, hidden, weights.lmHead(), null, N, config.hiddenSize(), V);
             MemorySegment out = arena.allocate((long) N * V * Float.BYTES, 64);
             k.downloadFloats(logits, 0, out);
             return out;

@@ -77,7 +77,7 @@ final class NaiveBert {
             linearInputs.put(p + "intermediate.dense", x);
             double[] inter = linear(x, N, C, I, p + "intermediate.dense");
             for (int i = 0; i < inter.length; i++) {
-                inter[i] = 0.5 * inter[i] * (1 + Erf64.erfReference(inter[i] / Math.sqrt(2)));
+                inter[i] = 0.5 * inter[i] * (1 + dev.eva4j.api.kernels.Erf.erfReference(inter[i] / Math.sqrt(2)));
             }
             linearInputs.put(p + "output.dense", inter);
             double[] o = linear(inter, N, I, C, p + "output.dense");
