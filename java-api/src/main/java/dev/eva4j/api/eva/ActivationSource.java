@@ -3,6 +3,7 @@ package dev.eva4j.api.eva;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Where EVA's activations come from: our own models' hooks, another runtime's dumps, or shards from many machines.
@@ -16,6 +17,15 @@ public interface ActivationSource extends AutoCloseable {
 
     /** Equal-input groups (each a list of module paths); layers in none form groups of one. */
     List<List<String>> groups();
+
+    /**
+     * Which layers still need rows: the engine calls this before every {@link #next()} with the module paths of all
+     * members of the groups that have not converged yet (a group that converged can resume when its rank grows, and
+     * is then named again). A source may skip the other layers' rows, and the work that only they need; rows it
+     * still returns for them are ignored. The default ignores the hint.
+     */
+    default void request(Set<String> modules) {
+    }
 
     /** The next batch, or null at the end of the data. Rows stay valid until the next call. */
     Map<String, Rows> next() throws IOException;

@@ -9,11 +9,14 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * EVA over any {@link ActivationSource} (EVA-SPEC): incremental PCA per equal-input group, convergence by cosine
@@ -86,10 +89,14 @@ public final class EvaEngine {
             }
             progress.step(step, config.maxSteps(), done, layers.size(), tokens);
             if (done == layers.size() || step >= config.maxSteps()) break;
+            Set<String> needed = new LinkedHashSet<>();
+            for (Group g : groups) if (!g.done) for (int m : g.members) needed.add(layers.get(m).module());
+            source.request(Collections.unmodifiableSet(needed));
             Map<String, Rows> batch = source.next();
             if (batch == null) {
                 if (!sawData) throw new IllegalArgumentException("the activation source holds no batch");
                 source.rewind();
+                source.request(Collections.unmodifiableSet(needed));
                 batch = source.next();
                 if (batch == null) throw new IllegalArgumentException("the activation source is empty after rewinding");
             }
