@@ -155,16 +155,22 @@ final class InitCommand implements Callable<Integer> {
                         tau, svdMode, run.compute().name(), allocator.name());
                 err.flush();
                 result = new EvaEngine(config, svd, allocator).run(source, bar::update);
-                err.printf("forward passes %.1f s, %,d real tokens%n", source.forwardSeconds(), source.tokens());
+                err.printf("%,d real tokens through the model%n", source.tokens());
             }
         }
-        double seconds = (System.nanoTime() - start) * 1e-9;
         PeftAdapterWriter.write(out, result, new PeftAdapterWriter.Options(base, taskType, 0.0));
+        double seconds = (System.nanoTime() - start) * 1e-9;
         PrintWriter o = spec.commandLine().getOut();
         RankTable.print(o, result);
         o.printf("%d step(s) in %.1f s; %s; adapter written to %s%n", result.steps(), seconds,
                 result.converged() ? "all layers converged" : result.unconverged().size() + " layer(s) NOT converged",
                 out);
+        EvaResult.Timings t = result.timings();
+        o.printf("time: %s %.1f s, SVD steps %.1f s, other %.1f s (EVA %.1f s; loading the model or data and writing %.1f s); peak "
+                        + "resident memory %s%n", activations != null ? "reading activations" : "forward passes",
+                t.activationSeconds(), t.svdSeconds(), t.otherSeconds(), t.totalSeconds(),
+                Math.max(0, seconds - t.totalSeconds()), t.peakResidentBytes() < 0 ? "unknown"
+                        : String.format(Locale.ROOT, "%.0f MB", t.peakResidentBytes() / 1e6));
         o.flush();
         return 0;
     }

@@ -57,6 +57,15 @@ public interface TransformerModel extends LoadedModel {
      */
     MemorySegment forward(Batch batch, Arena arena, Set<String> hooked, ActivationHook hook);
 
+    /**
+     * Inference for activation collection only (EVA): calls {@code hook} exactly as
+     * {@link #forward(Batch, Arena, Set, ActivationHook)} does, but runs the model only as far as the hooks need: it
+     * stops right after the last linear layer in {@code hooked} has been reported, so hooking layer 0 alone costs part
+     * of one layer instead of the whole model. The layers it does run compute exactly what a full pass computes.
+     * Paths in {@code hooked} that are not linear layers of this model are ignored; with none left, nothing runs.
+     */
+    void collect(Batch batch, Set<String> hooked, ActivationHook hook);
+
     /** Inference with LoRA adapters applied (null: none; no dropout); otherwise as {@link #forward(Batch, Arena, Set, ActivationHook)}. */
     MemorySegment forward(Batch batch, Lora lora, Arena arena);
 

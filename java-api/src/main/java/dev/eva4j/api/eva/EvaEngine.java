@@ -78,6 +78,8 @@ public final class EvaEngine {
         for (Group g : groups) for (int m : g.members) maxRanks[m] = g.pca.components();
         int[] ranks = maxRanks.clone(); // before the first allocation every layer wants all of its components
 
+        long start = System.nanoTime();
+        long sourceNanos = 0, svdNanos = 0;
         int step = 0;
         long tokens = 0;
         boolean sawData = false;
@@ -91,6 +93,7 @@ public final class EvaEngine {
             if (done == layers.size() || step >= config.maxSteps()) break;
             Set<String> needed = new LinkedHashSet<>();
             for (Group g : groups) if (!g.done) for (int m : g.members) needed.add(layers.get(m).module());
+            long t0 = System.nanoTime();
             source.request(Collections.unmodifiableSet(needed));
             Map<String, Rows> batch = source.next();
             if (batch == null) {
@@ -100,15 +103,20 @@ public final class EvaEngine {
                 batch = source.next();
                 if (batch == null) throw new IllegalArgumentException("the activation source is empty after rewinding");
             }
+            long t1 = System.nanoTime();
+            sourceNanos += t1 - t0;
             sawData = true;
             step++;
             tokens += stepAll(batch, layers, groupOf, groups, step);
+            svdNanos += System.nanoTime() - t1;
             if (groups.stream().allMatch(g -> g.pca.hasComponents())) ranks = allocate(groups, layers.size(), budget, maxRanks);
         }
         if (!groups.stream().allMatch(g -> g.pca.hasComponents())) {
             ranks = allocate(groups, layers.size(), budget, maxRanks); // groups without components offer nothing
         }
-        EvaResult result = result(layers, groups, ranks, step);
+        EvaResult.Timings timings = new EvaResult.Timings(sourceNanos * 1e-9, svdNanos * 1e-9,
+                (System.nanoTime() - start) * 1e-9, PeakMemory.residentBytes());
+        EvaResult result = result(layers, groups, ranks, step, timings);
         if (!result.converged() && !config.acceptUnconverged()) throw new EvaNotConvergedException(result);
         return result;
     }
@@ -224,7 +232,8 @@ public final class EvaEngine {
         return true;
     }
 
-    private EvaResult result(List<TargetLayer> layers, List<Group> groups, int[] ranks, int steps) {
+    private EvaResult result(List<TargetLayer> layers, List<Group> groups, int[] ranks, int steps,
+                             EvaResult.Timings timings) {
         LayerResult[] out = new LayerResult[layers.size()];
         List<String> unconverged = new ArrayList<>();
         for (Group g : groups) {
@@ -250,6 +259,7 @@ public final class EvaEngine {
                 if (!done) unconverged.add(l.module());
             }
         }
-        return new EvaResult(config, List.of(out), steps, unconverged.isEmpty(), List.copyOf(unconverged), allocator.name());
+        return new EvaResult(config, List.of(out), steps, unconverged.isEmpty(), List.copyOf(unconverged), allocator.name(),
+                timings);
     }
 }

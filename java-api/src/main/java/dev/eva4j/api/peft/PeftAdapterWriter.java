@@ -102,6 +102,15 @@ public final class PeftAdapterWriter {
         n.put("allocator", result.allocator());
         n.put("svd", c.svd().name().toLowerCase(java.util.Locale.ROOT));
         n.put("seed", c.seed());
+        EvaResult.Timings t = result.timings();
+        if (t != EvaResult.Timings.NONE) {
+            ObjectNode time = n.putObject("time_seconds");
+            time.put("activations", round3(t.activationSeconds()));
+            time.put("svd", round3(t.svdSeconds()));
+            time.put("other", round3(t.otherSeconds()));
+            time.put("total", round3(t.totalSeconds()));
+            if (t.peakResidentBytes() >= 0) n.put("peak_resident_bytes", t.peakResidentBytes());
+        }
         ObjectNode layers = n.putObject("layers");
         for (LayerResult l : result.layers()) {
             ObjectNode o = layers.putObject(l.layer().module());
@@ -117,6 +126,10 @@ public final class PeftAdapterWriter {
             for (double v : l.spectrum()) s.add(v);
         }
         return n;
+    }
+
+    private static double round3(double v) {
+        return Math.round(v * 1000) / 1000.0;
     }
 
     /** Integral values as JSON integers (PEFT's lora_alpha is an int), others as doubles. */

@@ -143,6 +143,16 @@ public final class BertModel implements TransformerModel {
     }
 
     @Override
+    public synchronized void collect(Batch batch, Set<String> hooked, ActivationHook hook) {
+        int wanted = 0;
+        for (LinearModule l : linears) if (hooked.contains(l.path())) wanted++;
+        if (wanted == 0) return;
+        Objects.requireNonNull(hook, "hook");
+        inference = reuse(inference, batch, null, false);
+        inference.forward(batch, hooked, hook, wanted);
+    }
+
+    @Override
     public synchronized MemorySegment forward(Batch batch, Lora lora, Arena arena) {
         return run(batch, lora, arena, Set.of(), null);
     }
@@ -280,6 +290,14 @@ public final class BertModel implements TransformerModel {
         }
 
         void forward(Batch batch, Set<String> hooked, ActivationHook hook) {
+            forward(batch, hooked, hook, -1);
+        }
+
+        /** Stops once {@code stopAfter} (> 0) hooked paths have been reported; -1: the whole model. */
+        private int pending;
+
+        void forward(Batch batch, Set<String> hooked, ActivationHook hook, int stopAfter) {
+            pending = stopAfter;
             int C = config.hiddenSize(), I = config.intermediateSize(), NH = config.numHeads(), HS = config.headSize();
             float eps = (float) config.layerNormEps();
             MemorySegment.copy(batch.tokenMask(), 0, tokenMask, ValueLayout.JAVA_BYTE, 0, N);
@@ -294,29 +312,32 @@ public final class BertModel implements TransformerModel {
                 BertWeights.Layer w = weights.layers().get(l);
                 Acts a = acts[l];
                 String[] p = paths(l);
-                report(hooked, hook, p[0], a.xin, C);
-                report(hooked, hook, p[1], a.xin, C);
-                report(hooked, hook, p[2], a.xin, C);
+                if (report(hooked, hook, p[0], a.xin, C)) return;
+                if (report(hooked, hook, p[1], a.xin, C)) return;
+                if (report(hooked, hook, p[2], a.xin, C)) return;
                 Linears.forward(k, lora, train, p[0], a.q, a.xa.get(p[0]), a.xin, w.qW(), w.qB(), N, C, C);
                 Linears.forward(k, lora, train, p[1], a.k, a.xa.get(p[1]), a.xin, w.kW(), w.kB(), N, C, C);
                 Linears.forward(k, lora, train, p[2], a.v, a.xa.get(p[2]), a.xin, w.vW(), w.vB(), N, C, C);
                 k.attentionForward(a.ctx, a.att, a.q, a.k, a.v, mask, B, T, NH, NH, HS, false);
-                report(hooked, hook, p[3], a.ctx, C);
+                if (report(hooked, hook, p[3], a.ctx, C)) return;
                 Linears.forward(k, lora, train, p[3], a.h1, a.xa.get(p[3]), a.ctx, w.oW(), w.oB(), N, C, C);
                 k.residualForward(a.h1, a.h1, a.xin, (long) N * C);
                 k.layerNormForward(a.x1, a.mean1, a.rstd1, a.h1, w.ln1W(), w.ln1B(), N, C, eps);
-                report(hooked, hook, p[4], a.x1, C);
+                if (report(hooked, hook, p[4], a.x1, C)) return;
                 Linears.forward(k, lora, train, p[4], a.u, a.xa.get(p[4]), a.x1, w.iW(), w.iB(), N, C, I);
                 k.geluForward(a.g, a.u, (long) N * I);
-                report(hooked, hook, p[5], a.g, I);
+                if (report(hooked, hook, p[5], a.g, I)) return;
                 Linears.forward(k, lora, train, p[5], a.h2, a.xa.get(p[5]), a.g, w.dW(), w.dB(), N, I, C);
                 k.residualForward(a.h2, a.h2, a.x1, (long) N * C);
                 k.layerNormForward(a.x2, a.mean2, a.rstd2, a.h2, w.ln2W(), w.ln2B(), N, C, eps);
             }
         }
 
-        private void report(Set<String> hooked, ActivationHook hook, String path, Buffer x, int in) {
-            if (hooked.contains(path)) hook.onInput(path, x, N, in, tokenMask);
+        /** Reports {@code x} when {@code path} is hooked; true when the pass may stop (every wanted path reported). */
+        private boolean report(Set<String> hooked, ActivationHook hook, String path, Buffer x, int in) {
+            if (!hooked.contains(path)) return false;
+            hook.onInput(path, x, N, in, tokenMask);
+            return pending > 0 && --pending == 0;
         }
 
         @Override

@@ -22,7 +22,9 @@ import java.util.Set;
 
 /**
  * EVA's activations from a model's forward passes over a data file: for each batch, the masked input rows of one
- * member of every equal-input group among the targets (the group's other members see the same rows).
+ * member of every equal-input group among the targets (the group's other members see the same rows). It honours
+ * {@link #request}: only the groups still named are collected, and the model runs only as deep as the deepest of
+ * them ({@link TransformerModel#collect}), so late EVA steps that wait for one early layer cost a fraction of a pass.
  */
 public final class ModelActivationSource implements ActivationSource {
     private final TransformerModel model;
@@ -30,6 +32,9 @@ public final class ModelActivationSource implements ActivationSource {
     private final List<TargetLayer> layers = new ArrayList<>();
     private final List<List<String>> groups = new ArrayList<>();
     private final Set<String> hooked = new HashSet<>();
+    /** Module path -> the member of its group that is hooked (itself when ungrouped). */
+    private final Map<String, String> hookedFor = new java.util.HashMap<>();
+    private Set<String> active; // the hooked paths the engine still needs; null: all
     private Arena batchArena;
     private long tokens;
     private long forwardNanos;
@@ -49,8 +54,23 @@ public final class ModelActivationSource implements ActivationSource {
             if (members.size() > 1) groups.add(members);
             hooked.add(members.getFirst());
             grouped.addAll(members);
+            for (String m : members) hookedFor.put(m, members.getFirst());
         }
-        for (String t : targetPaths) if (!grouped.contains(t)) hooked.add(t);
+        for (String t : targetPaths) {
+            if (grouped.contains(t)) continue;
+            hooked.add(t);
+            hookedFor.put(t, t);
+        }
+    }
+
+    @Override
+    public void request(Set<String> modules) {
+        Set<String> a = new HashSet<>();
+        for (String m : modules) {
+            String h = hookedFor.get(m);
+            if (h != null) a.add(h);
+        }
+        active = a;
     }
 
     @Override
@@ -99,9 +119,7 @@ public final class ModelActivationSource implements ActivationSource {
             out.put(module, new Rows(rows, real, dIn));
         };
         long t0 = System.nanoTime();
-        try (Arena forward = Arena.ofConfined()) {
-            model.forward(batch, forward, hooked, collect);
-        }
+        model.collect(batch, active == null ? hooked : active, collect);
         forwardNanos += System.nanoTime() - t0;
         for (byte b : batch.tokenMask()) if (b != 0) tokens++;
         return out;

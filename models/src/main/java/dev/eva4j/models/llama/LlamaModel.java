@@ -179,6 +179,16 @@ public final class LlamaModel implements TransformerModel {
     }
 
     @Override
+    public synchronized void collect(Batch batch, Set<String> hooked, ActivationHook hook) {
+        int wanted = 0;
+        for (LinearModule l : linears) if (hooked.contains(l.path())) wanted++;
+        if (wanted == 0) return;
+        Objects.requireNonNull(hook, "hook");
+        inference = reuse(inference, batch, null, false);
+        inference.forward(batch, hooked, hook, wanted);
+    }
+
+    @Override
     public synchronized MemorySegment forward(Batch batch, Lora lora, Arena arena) {
         return run(batch, lora, arena, Set.of(), null);
     }
@@ -410,6 +420,14 @@ public final class LlamaModel implements TransformerModel {
         }
 
         void forward(Batch batch, Set<String> hooked, ActivationHook hook) {
+            forward(batch, hooked, hook, -1);
+        }
+
+        /** Stops once {@code stopAfter} (> 0) hooked paths have been reported; -1: the whole model. */
+        private int pending;
+
+        void forward(Batch batch, Set<String> hooked, ActivationHook hook, int stopAfter) {
+            pending = stopAfter;
             int C = config.hiddenSize(), Q = config.qDim(), KV = config.kvDim(), I = config.intermediateSize();
             int NH = config.numHeads(), NKV = config.numKvHeads(), HS = config.headDim();
             float eps = (float) config.rmsNormEps();
@@ -424,16 +442,16 @@ public final class LlamaModel implements TransformerModel {
                 Acts a = acts[l];
                 String[] p = paths(l);
                 k.rmsNormForward(a.h, a.rstdA, a.x, w.inputNorm(), N, C, eps);
-                report(hooked, hook, p[0], a.h, C);
-                report(hooked, hook, p[1], a.h, C);
-                report(hooked, hook, p[2], a.h, C);
+                if (report(hooked, hook, p[0], a.h, C)) return;
+                if (report(hooked, hook, p[1], a.h, C)) return;
+                if (report(hooked, hook, p[2], a.h, C)) return;
                 Linears.forward(k, lora, train, p[0], a.q, a.xa.get(p[0]), a.h, w.q(), w.qBias(), N, C, Q);
                 Linears.forward(k, lora, train, p[1], a.k, a.xa.get(p[1]), a.h, w.k(), w.kBias(), N, C, KV);
                 Linears.forward(k, lora, train, p[2], a.v, a.xa.get(p[2]), a.h, w.v(), w.vBias(), N, C, KV);
                 k.ropeForward(a.q, a.q, positions, invFreq, N, NH, HS);
                 k.ropeForward(a.k, a.k, positions, invFreq, N, NKV, HS);
                 k.attentionForward(a.a, a.att, a.q, a.k, a.v, mask, B, T, NH, NKV, HS, true);
-                report(hooked, hook, p[3], a.a, Q);
+                if (report(hooked, hook, p[3], a.a, Q)) return;
                 if (train) {
                     Linears.forward(k, lora, train, p[3], a.mid, a.xa.get(p[3]), a.a, w.o(), w.oBias(), N, Q, C);
                     k.residualForward(a.mid, a.x, a.mid, nc);
@@ -442,12 +460,12 @@ public final class LlamaModel implements TransformerModel {
                     k.residualForward(a.mid, a.x, proj, nc);
                 }
                 k.rmsNormForward(a.h2, a.rstdB, a.mid, w.postNorm(), N, C, eps);
-                report(hooked, hook, p[4], a.h2, C);
-                report(hooked, hook, p[5], a.h2, C);
+                if (report(hooked, hook, p[4], a.h2, C)) return;
+                if (report(hooked, hook, p[5], a.h2, C)) return;
                 Linears.forward(k, lora, train, p[4], a.gate, a.xa.get(p[4]), a.h2, w.gate(), null, N, C, I);
                 Linears.forward(k, lora, train, p[5], a.up, a.xa.get(p[5]), a.h2, w.up(), null, N, C, I);
                 k.swigluForward(a.m, a.gate, a.up, (long) N * I);
-                report(hooked, hook, p[6], a.m, I);
+                if (report(hooked, hook, p[6], a.m, I)) return;
                 if (train) {
                     Linears.forward(k, lora, train, p[6], a.out, a.xa.get(p[6]), a.m, w.down(), null, N, I, C);
                     k.residualForward(a.out, a.mid, a.out, nc);
@@ -459,8 +477,11 @@ public final class LlamaModel implements TransformerModel {
             k.rmsNormForward(hidden, rstdF, acts[config.numLayers() - 1].out, weights.finalNorm(), N, C, eps);
         }
 
-        private void report(Set<String> hooked, ActivationHook hook, String path, Buffer x, int in) {
-            if (hooked.contains(path)) hook.onInput(path, x, N, in, tokenMask);
+        /** Reports {@code x} when {@code path} is hooked; true when the pass may stop (every wanted path reported). */
+        private boolean report(Set<String> hooked, ActivationHook hook, String path, Buffer x, int in) {
+            if (!hooked.contains(path)) return false;
+            hook.onInput(path, x, N, in, tokenMask);
+            return pending > 0 && --pending == 0;
         }
 
         @Override
