@@ -473,6 +473,61 @@ public abstract class KernelContract {
     }
 
     @Test
+    public void matmulGeluForward() {
+        cases("matmulGeluForward", LINS, (s, rnd) -> {
+            // inputs scaled so that preact stays near the GELU's bend: far in its negative tail gelu is tiny and
+            // amplifies preact's float32 rounding, which is a property of GELU, not of the fusion
+            Twin inp = random(rnd, (long) s.N * s.IN, 1 / Math.sqrt(s.IN));
+            Twin weight = random(rnd, (long) s.OUT * s.IN, 1);
+            Twin bias = s.bias ? random(rnd, s.OUT, 1) : null;
+            Twin preact = random(rnd, (long) s.N * s.OUT, 1);
+            Twin out = random(rnd, (long) s.N * s.OUT, 1);
+            both(sd -> sd.k().matmulGeluForward(preact.at(sd), out.at(sd), inp.at(sd), weight.at(sd), at(bias, sd),
+                    s.N, s.IN, s.OUT));
+            expect(what("matmulGeluForward", s, "preact"), preact);
+            expect(what("matmulGeluForward", s, "out"), out);
+
+            Twin inPlace = random(rnd, (long) s.N * s.OUT, 1);
+            both(sd -> sd.k().matmulGeluForward(inPlace.at(sd), inPlace.at(sd), inp.at(sd), weight.at(sd),
+                    at(bias, sd), s.N, s.IN, s.OUT));
+            expect(what("matmulGeluForward", s, "out (in place, out = preact)"), inPlace);
+        });
+    }
+
+    @Test
+    public void matmulResidualLayerNormForward() {
+        cases("matmulResidualLayerNormForward", LINS, (s, rnd) -> {
+            int C = s.OUT;
+            Twin inp = random(rnd, (long) s.N * s.IN, 1);
+            Twin weight = random(rnd, (long) C * s.IN, 1);
+            Twin bias = s.bias ? random(rnd, C, 1) : null;
+            double[] r = gaussian(rnd, (long) s.N * C, 2, 0.5);
+            Twin residual = floats(r);
+            Twin lnWeight = random(rnd, C, 1);
+            Twin lnBias = random(rnd, C, 1);
+            Twin sum = random(rnd, (long) s.N * C, 1);
+            Twin out = random(rnd, (long) s.N * C, 1);
+            Twin mean = random(rnd, s.N, 1);
+            Twin rstd = random(rnd, s.N, 1);
+            both(sd -> sd.k().matmulResidualLayerNormForward(sum.at(sd), out.at(sd), mean.at(sd), rstd.at(sd),
+                    inp.at(sd), weight.at(sd), at(bias, sd), residual.at(sd), lnWeight.at(sd), lnBias.at(sd), s.N,
+                    s.IN, C, EPS));
+            expect(what("matmulResidualLayerNormForward", s, "sum"), sum);
+            expect(what("matmulResidualLayerNormForward", s, "out"), out);
+            expect(what("matmulResidualLayerNormForward", s, "mean"), mean);
+            expect(what("matmulResidualLayerNormForward", s, "rstd"), rstd);
+
+            // inference: no statistics, the output over the residual (a post-norm block's stream)
+            Twin stream = floats(r);
+            Twin sum2 = random(rnd, (long) s.N * C, 1);
+            both(sd -> sd.k().matmulResidualLayerNormForward(sum2.at(sd), stream.at(sd), null, null, inp.at(sd),
+                    weight.at(sd), at(bias, sd), stream.at(sd), lnWeight.at(sd), lnBias.at(sd), s.N, s.IN, C, EPS));
+            expect(what("matmulResidualLayerNormForward", s, "sum (out = residual, no statistics)"), sum2);
+            expect(what("matmulResidualLayerNormForward", s, "out (out = residual, no statistics)"), stream);
+        });
+    }
+
+    @Test
     public void matmulBackward() {
         cases("matmulBackward", LINS, (s, rnd) -> {
             Twin inp = random(rnd, (long) s.N * s.IN, 1);

@@ -8,9 +8,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Multi-head scaled dot-product attention (llm.c's attention_forward / attention_backward) with grouped-query heads:
- * query head h reads key/value head h / (NH / NKV). Forward: per sequence b and key/value head g, one strided-batched
- * GEMM computes the scores of its NH/NKV query heads (scale 1/sqrt(HS)), a masked softmax turns them into weights P,
- * a second batched GEMM multiplies them by V. A key s gets no weight from query t when mask[b, s] == 0 (padding) or,
+ * query head h reads key/value head h / (NH / NKV). Forward: per sequence b and query head h (in parallel), a GEMM
+ * computes the scores (scale 1/sqrt(HS)), a masked softmax turns them into weights P, a second GEMM multiplies them
+ * by V into the output. A key s gets no weight from query t when mask[b, s] == 0 (padding) or,
  * when causal, s > t; a query with no visible key gets a zero output. Backward, per (b, head): dV += P^T dO,
  * dP = dO V^T, dS = P (dP - rowsum(dP P)), dQ += scale dS K, dK += scale dS^T Q; the query heads of a group add
  * into their key/value head. Arguments are checked by the caller.
@@ -18,110 +18,64 @@ import java.lang.foreign.ValueLayout;
  * <p>Shapes: q, out, dq, dout [B, T, NH, HS]; k, v, dk, dv [B, T, NKV, HS]; mask [B, T] I32 or null; att [B, NH, T, T].
  */
 final class AttentionOps {
-    /** Most floats of attention scores held at once (64 MiB); sequences are processed in chunks that fit. */
+    /** Most floats of attention scores held at once in scratch (64 MiB). */
     static final long SCRATCH_FLOATS = 16L << 20;
     private static final Transpose NO = Transpose.NO, YES = Transpose.YES;
 
     private AttentionOps() {}
 
     /**
-     * Saves P into att when it is not null; else the scores of as many sequences as fit in {@code scratchFloats}
-     * (at least one) live in scratch memory. ctx [chunk, NH, T, HS] is scratch either way.
+     * One task per (sequence b, query head h), spread over the fork-join pool: scores S = scale Q_h K_g^T [T, T]
+     * (single-threaded GEMM), the masked softmax in place, then out[b, :, h, :] = P V_g written straight into out
+     * (leading dimension NH HS). P goes to att when it is not null (training), else to per-worker scratch: at most
+     * {@code scratchFloats} floats of scores at once (at least one T x T block).
      */
     static void forward(HostGemm gemm, Scratch scratch, MemorySegment out, MemorySegment att, MemorySegment q,
                         MemorySegment k, MemorySegment v, MemorySegment mask, int B, int T, int NH, int NKV, int HS,
                         boolean causal, long scratchFloats) {
-        long qC = (long) NH * HS;
-        long seqScores = (long) NH * T * T, seqCtx = (long) NH * T * HS;
+        int group = NH / NKV;
+        long qC = (long) NH * HS, kvC = (long) NKV * HS, tt = (long) T * T;
         float scale = (float) (1 / Math.sqrt(HS));
-        // sequences per chunk: each phase (all scores, all softmaxes, all products) runs over a whole chunk, so the
-        // backend's threads and the softmax's threads take turns a few times per call rather than 3 B times
-        int chunk = (int) Math.max(1, Math.min(B, scratchFloats / seqScores));
-        long scoreFloats = att == null ? chunk * seqScores : 0;
-        MemorySegment work = scratch.take(scoreFloats + chunk * seqCtx);
+        int pairs = B * NH;
+        int chunks = Parallel.chunkCount(pairs, tt * HS);
+        if (att == null) chunks = (int) Math.max(1, Math.min(chunks, scratchFloats / tt));
+        int nChunks = chunks;
+        MemorySegment work = att == null ? scratch.take(nChunks * tt) : null;
         try {
-            MemorySegment ctx = work.asSlice(scoreFloats * Float.BYTES);   // [chunk, NH, T, HS]
-            for (int b0 = 0; b0 < B; b0 += chunk) {
-                int nb = Math.min(chunk, B - b0);
-                MemorySegment p = att == null ? work : att.asSlice(b0 * seqScores * Float.BYTES); // [nb, NH, T, T]
-                for (int j = 0; j < nb; j++) {
-                    scores(gemm, p.asSlice(j * seqScores * Float.BYTES), q, k, b0 + j, T, NH, NKV, HS, scale);
+            Parallel.chunks(pairs, nChunks, (chunk, first, end) -> {
+                for (int bh = first; bh < end; bh++) {
+                    int b = bh / NH, h = bh % NH;
+                    MemorySegment p = att != null ? att.asSlice(bh * tt * Float.BYTES, tt * Float.BYTES)
+                            : work.asSlice(chunk * tt * Float.BYTES, tt * Float.BYTES);
+                    long qOff = ((long) b * T * qC + (long) h * HS) * Float.BYTES;
+                    long kvOff = ((long) b * T * kvC + (long) (h / group) * HS) * Float.BYTES;
+                    gemm.sgemm(NO, YES, T, T, HS, scale, q.asSlice(qOff), (int) qC, k.asSlice(kvOff), (int) kvC, 0f,
+                            p, T);
+                    for (int t = 0; t < T; t++) maskedSoftmaxRow(p, (long) t * T, mask, b, t, T, causal);
+                    gemm.sgemm(NO, NO, T, HS, T, 1f, p, T, v.asSlice(kvOff), (int) kvC, 0f, out.asSlice(qOff),
+                            (int) qC);
                 }
-                maskedSoftmax(p, mask, b0, nb, T, NH, causal);
-                for (int j = 0; j < nb; j++) {
-                    mix(gemm, ctx.asSlice(j * seqCtx * Float.BYTES), p.asSlice(j * seqScores * Float.BYTES), v,
-                            b0 + j, T, NH, NKV, HS);
-                }
-                // out[b, t, h, :] = ctx[b - b0, h, t, :]
-                long headBytes = (long) HS * Float.BYTES;
-                for (int j = 0; j < nb; j++) {
-                    long qb = (long) (b0 + j) * T * qC;
-                    for (int h = 0; h < NH; h++) {
-                        for (int t = 0; t < T; t++) {
-                            MemorySegment.copy(ctx, (((long) j * NH + h) * T + t) * headBytes, out,
-                                    (qb + t * qC + (long) h * HS) * Float.BYTES, headBytes);
-                        }
-                    }
-                }
-            }
+            });
         } finally {
-            scratch.give(work);
+            if (work != null) scratch.give(work);
         }
     }
 
-    /** att[h] = scale * Q_h K_g^T for sequence b: per key/value head g, a batch of its NH/NKV query heads (HS apart). */
-    private static void scores(HostGemm gemm, MemorySegment att, MemorySegment q, MemorySegment k, int b, int T,
-                               int NH, int NKV, int HS, float scale) {
-        int group = NH / NKV;
-        long qC = (long) NH * HS, kvC = (long) NKV * HS, qb = (long) b * T * qC, kvb = (long) b * T * kvC;
-        if (group == 1) {
-            gemm.sgemmStridedBatched(NO, YES, T, T, HS, scale, q.asSlice(qb * Float.BYTES), (int) qC, HS,
-                    k.asSlice(kvb * Float.BYTES), (int) kvC, HS, 0f, att, T, (long) T * T, NH);
-            return;
-        }
-        for (int g = 0; g < NKV; g++) {
-            gemm.sgemmStridedBatched(NO, YES, T, T, HS, scale, q.asSlice((qb + (long) g * group * HS) * Float.BYTES),
-                    (int) qC, HS, k.asSlice((kvb + (long) g * HS) * Float.BYTES), (int) kvC, 0,
-                    0f, att.asSlice((long) g * group * T * T * Float.BYTES), T, (long) T * T, group);
-        }
-    }
-
-    /** ctx[h] = att[h] V_g for sequence b; ctx [NH, T, HS]. */
-    private static void mix(HostGemm gemm, MemorySegment ctx, MemorySegment att, MemorySegment v, int b, int T,
-                            int NH, int NKV, int HS) {
-        int group = NH / NKV;
-        long kvC = (long) NKV * HS, kvb = (long) b * T * kvC;
-        if (group == 1) {
-            gemm.sgemmStridedBatched(NO, NO, T, HS, T, 1f, att, T, (long) T * T, v.asSlice(kvb * Float.BYTES),
-                    (int) kvC, HS, 0f, ctx, HS, (long) T * HS, NH);
-            return;
-        }
-        for (int g = 0; g < NKV; g++) {
-            gemm.sgemmStridedBatched(NO, NO, T, HS, T, 1f, att.asSlice((long) g * group * T * T * Float.BYTES), T,
-                    (long) T * T, v.asSlice((kvb + (long) g * HS) * Float.BYTES), (int) kvC, 0,
-                    0f, ctx.asSlice((long) g * group * T * HS * Float.BYTES), HS, (long) T * HS, group);
-        }
-    }
-
-    /** Softmax over the visible keys of each row of att [nb, NH, T, T] (sequences b0..); hidden keys get 0. */
-    private static void maskedSoftmax(MemorySegment att, MemorySegment mask, int b0, int nb, int T, int NH,
-                                      boolean causal) {
-        Parallel.rows(nb * NH * T, T, (first, end) -> {
-            for (int r = first; r < end; r++) {
-                int t = r % T, b = b0 + r / (NH * T);
-                long base = (long) r * T;
-                int visible = causal ? t + 1 : T;
-                if (mask != null) {
-                    for (int s = 0; s < visible; s++) {
-                        if (mask.getAtIndex(ValueLayout.JAVA_INT, (long) b * T + s) == 0) {
-                            att.setAtIndex(F32, base + s, Float.NEGATIVE_INFINITY);
-                        }
-                    }
-                }
-                VectorOps.softmaxRow(att, att, base, visible);
-                for (int s = visible; s < T; s++) att.setAtIndex(F32, base + s, 0f);
+    /**
+     * Softmax over the visible keys of the row at {@code base} (query t of sequence b): keys s > t when causal and
+     * keys with mask[b, s] == 0 are hidden and get 0; a row with no visible key becomes all zeros.
+     */
+    private static void maskedSoftmaxRow(MemorySegment att, long base, MemorySegment mask, int b, int t, int T,
+                                         boolean causal) {
+        int visible = causal ? t + 1 : T;
+        if (mask != null) {
+            long mb = (long) b * T;
+            for (int s = 0; s < visible; s++) {
+                if (mask.getAtIndex(ValueLayout.JAVA_INT, mb + s) == 0) att.setAtIndex(F32, base + s, Float.NEGATIVE_INFINITY);
             }
-        });
+        }
+        VectorOps.softmaxRow(att, att, base, visible);
+        for (int s = visible; s < T; s++) att.setAtIndex(F32, base + s, 0f);
     }
 
     /** Adds the gradients into dq, dk, dv (each may be null) from dout and the saved probabilities att. */

@@ -7,6 +7,7 @@ import dev.eva4j.spi.Capability;
 import dev.eva4j.spi.DType;
 import dev.eva4j.spi.KernelArgs;
 import dev.eva4j.spi.Kernels;
+import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.EnumSet;
@@ -313,6 +314,44 @@ public final class HostKernels implements Kernels {
         MemorySegment w = floats(op, "weight", weight, (long) OUT * IN, shape("OUT, IN", OUT, IN));
         MemorySegment b = optionalFloats(op, "bias", bias, OUT, shape("OUT", OUT));
         LinearOps.matmulForward(gemm, o, i, w, b, N, IN, OUT);
+    }
+
+    /** The GEMM, then bias and GELU in one parallel pass over the rows of the output. */
+    @Override
+    public void matmulGeluForward(Buffer preact, Buffer out, Buffer inp, Buffer weight, Buffer bias, int N, int IN,
+                                  int OUT) {
+        String op = "matmulGeluForward";
+        KernelArgs.dims(op, "N, IN, OUT", N, IN, OUT);
+        String no = shape("N, OUT", N, OUT);
+        MemorySegment pre = floats(op, "preact", preact, (long) N * OUT, no);
+        MemorySegment o = floats(op, "out", out, (long) N * OUT, no);
+        MemorySegment i = floats(op, "inp", inp, (long) N * IN, shape("N, IN", N, IN));
+        MemorySegment w = floats(op, "weight", weight, (long) OUT * IN, shape("OUT, IN", OUT, IN));
+        MemorySegment b = optionalFloats(op, "bias", bias, OUT, shape("OUT", OUT));
+        KernelArgs.check(preact != inp && out != inp, op, "preact and out may not be inp");
+        LinearOps.matmulGeluForward(gemm, pre, o, i, w, b, N, IN, OUT);
+    }
+
+    /** The GEMM, then bias, residual and LayerNorm row by row in one parallel pass. */
+    @Override
+    public void matmulResidualLayerNormForward(Buffer sum, Buffer out, Buffer mean, Buffer rstd, Buffer inp,
+                                               Buffer weight, Buffer bias, Buffer residual, Buffer lnWeight,
+                                               Buffer lnBias, int N, int IN, int C, float eps) {
+        String op = "matmulResidualLayerNormForward";
+        KernelArgs.dims(op, "N, IN, C", N, IN, C);
+        String nc = shape("N, C", N, C), c = shape("C", C), n = shape("N", N);
+        MemorySegment s = floats(op, "sum", sum, (long) N * C, nc), o = floats(op, "out", out, (long) N * C, nc);
+        KernelArgs.check((mean == null) == (rstd == null), op, "mean and rstd must both be given or both be null");
+        MemorySegment m = optionalFloats(op, "mean", mean, N, n), r = optionalFloats(op, "rstd", rstd, N, n);
+        MemorySegment i = floats(op, "inp", inp, (long) N * IN, shape("N, IN", N, IN));
+        MemorySegment w = floats(op, "weight", weight, (long) C * IN, shape("C, IN", C, IN));
+        MemorySegment b = optionalFloats(op, "bias", bias, C, c);
+        MemorySegment res = floats(op, "residual", residual, (long) N * C, nc);
+        MemorySegment lw = floats(op, "lnWeight", lnWeight, C, c), lb = floats(op, "lnBias", lnBias, C, c);
+        KernelArgs.check(sum != inp && sum != residual && out != inp, op,
+                "sum may be neither inp nor residual, and out may not be inp");
+        gemm.sgemm(Transpose.NO, Transpose.YES, N, C, IN, 1f, i, IN, w, IN, 0f, s, C);
+        NormOps.residualLayerNormForward(s, o, m, r, b, res, lw, lb, N, C, eps);
     }
 
     @Override

@@ -16,16 +16,34 @@ final class LinearOps {
 
     private LinearOps() {}
 
-    /** out = inp weight^T (+ bias): with a bias, out is first filled with it and the GEMM adds to it (beta 1). */
+    /**
+     * out = inp weight^T (+ bias): with a bias, out is first filled with it (rows in parallel) and the GEMM adds to
+     * it (beta 1).
+     */
     static void matmulForward(HostGemm gemm, MemorySegment out, MemorySegment inp, MemorySegment weight,
                               MemorySegment bias, int N, int IN, int OUT) {
         float beta = 0f;
         if (bias != null) {
             long rowBytes = (long) OUT * Float.BYTES;
-            for (int n = 0; n < N; n++) MemorySegment.copy(bias, 0, out, n * rowBytes, rowBytes);
+            Parallel.rows(N, OUT, (first, end) -> {
+                for (int n = first; n < end; n++) MemorySegment.copy(bias, 0, out, n * rowBytes, rowBytes);
+            });
             beta = 1f;
         }
         gemm.sgemm(NO, YES, N, OUT, IN, 1f, inp, IN, weight, IN, beta, out, OUT);
+    }
+
+    /** preact = inp weight^T (GEMM), then per row in parallel: preact += bias; out = gelu(preact). */
+    static void matmulGeluForward(HostGemm gemm, MemorySegment preact, MemorySegment out, MemorySegment inp,
+                                  MemorySegment weight, MemorySegment bias, int N, int IN, int OUT) {
+        gemm.sgemm(NO, YES, N, OUT, IN, 1f, inp, IN, weight, IN, 0f, preact, OUT);
+        Parallel.rows(N, OUT, (first, end) -> {
+            for (int n = first; n < end; n++) {
+                long base = (long) n * OUT;
+                if (bias != null) VectorOps.add(preact, base, preact, base, bias, 0, OUT);
+                VectorOps.gelu(out, preact, base, base + OUT);
+            }
+        });
     }
 
     /** dinp += dout weight; dweight += dout^T inp; dbias += column sums of dout (float64). Each may be null. */

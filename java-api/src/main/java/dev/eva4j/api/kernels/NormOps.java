@@ -15,30 +15,66 @@ final class NormOps {
     /** Shapes: out, inp [N, C]; weight, bias [C]; mean, rstd [N] or both null. out may be inp. */
     static void layerNormForward(MemorySegment out, MemorySegment mean, MemorySegment rstd, MemorySegment inp,
                                  MemorySegment weight, MemorySegment bias, int N, int C, float eps) {
+        residualLayerNormForward(null, out, mean, rstd, null, inp, weight, bias, N, C, eps);
+    }
+
+    /**
+     * Row by row in parallel: x = sum (+ bias) + residual, written back to sum when sum is not null (else x is
+     * inp = residual alone); out = (x - mean) rstd w + b with float64 statistics; mean and rstd saved when not null.
+     * out may be residual (each row is read before it is written).
+     */
+    static void residualLayerNormForward(MemorySegment sum, MemorySegment out, MemorySegment mean, MemorySegment rstd,
+                                         MemorySegment bias, MemorySegment residual, MemorySegment weight,
+                                         MemorySegment lnBias, int N, int C, float eps) {
         float[] w = weight.asSlice(0, (long) C * Float.BYTES).toArray(F32);
-        float[] bs = bias.asSlice(0, (long) C * Float.BYTES).toArray(F32);
+        float[] bs = lnBias.asSlice(0, (long) C * Float.BYTES).toArray(F32);
+        float[] add = bias == null ? null : bias.asSlice(0, (long) C * Float.BYTES).toArray(F32);
         Parallel.rows(N, C, (first, end) -> {
             // rows go through a heap copy: plain loops over arrays (no per-element segment checks, and C2
             // vectorises the normalisation without changing the float32 operation order)
-            float[] row = new float[C];
+            float[] row = new float[C], res = sum == null ? null : new float[C];
             for (int n = first; n < end; n++) {
                 long base = (long) n * C;
-                MemorySegment.copy(inp, F32, base * Float.BYTES, row, 0, C);
-                double sum = 0;
-                for (int c = 0; c < C; c++) sum += row[c];
-                double mu = sum / C;
-                double sq = 0;
-                for (int c = 0; c < C; c++) {
-                    double d = row[c] - mu;
-                    sq += d * d;
+                if (sum == null) {
+                    MemorySegment.copy(residual, F32, base * Float.BYTES, row, 0, C);
+                } else {
+                    MemorySegment.copy(sum, F32, base * Float.BYTES, row, 0, C);
+                    MemorySegment.copy(residual, F32, base * Float.BYTES, res, 0, C);
+                    if (add != null) for (int c = 0; c < C; c++) row[c] = row[c] + add[c] + res[c];
+                    else for (int c = 0; c < C; c++) row[c] = row[c] + res[c];
+                    MemorySegment.copy(row, 0, sum, F32, base * Float.BYTES, C);
                 }
+                // four float64 partial sums: independent chains instead of one C-long dependency
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                int c = 0;
+                for (; c + 3 < C; c += 4) {
+                    s0 += row[c];
+                    s1 += row[c + 1];
+                    s2 += row[c + 2];
+                    s3 += row[c + 3];
+                }
+                for (; c < C; c++) s0 += row[c];
+                double mu = ((s0 + s1) + (s2 + s3)) / C;
+                double q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+                for (c = 0; c + 3 < C; c += 4) {
+                    double d0 = row[c] - mu, d1 = row[c + 1] - mu, d2 = row[c + 2] - mu, d3 = row[c + 3] - mu;
+                    q0 += d0 * d0;
+                    q1 += d1 * d1;
+                    q2 += d2 * d2;
+                    q3 += d3 * d3;
+                }
+                for (; c < C; c++) {
+                    double d = row[c] - mu;
+                    q0 += d * d;
+                }
+                double sq = (q0 + q1) + (q2 + q3);
                 float m = (float) mu;
                 float r = (float) (1 / Math.sqrt(sq / C + eps));
                 if (mean != null) {
                     mean.setAtIndex(F32, n, m);
                     rstd.setAtIndex(F32, n, r);
                 }
-                for (int c = 0; c < C; c++) row[c] = (row[c] - m) * r * w[c] + bs[c];
+                for (c = 0; c < C; c++) row[c] = (row[c] - m) * r * w[c] + bs[c];
                 MemorySegment.copy(row, 0, out, F32, base * Float.BYTES, C);
             }
         });

@@ -320,16 +320,31 @@ public final class BertModel implements TransformerModel {
                 Linears.forward(k, lora, train, p[2], a.v, a.xa.get(p[2]), a.xin, w.vW(), w.vB(), N, C, C);
                 k.attentionForward(a.ctx, a.att, a.q, a.k, a.v, mask, B, T, NH, NH, HS, false);
                 if (report(hooked, hook, p[3], a.ctx, C)) return;
-                Linears.forward(k, lora, train, p[3], a.h1, a.xa.get(p[3]), a.ctx, w.oW(), w.oB(), N, C, C);
-                k.residualForward(a.h1, a.h1, a.xin, (long) N * C);
-                k.layerNormForward(a.x1, a.mean1, a.rstd1, a.h1, w.ln1W(), w.ln1B(), N, C, eps);
+                // layers without an adapter take the fused kernels (epilogue in one pass over the output)
+                if (Linears.adapted(lora, p[3])) {
+                    Linears.forward(k, lora, train, p[3], a.h1, a.xa.get(p[3]), a.ctx, w.oW(), w.oB(), N, C, C);
+                    k.residualForward(a.h1, a.h1, a.xin, (long) N * C);
+                    k.layerNormForward(a.x1, a.mean1, a.rstd1, a.h1, w.ln1W(), w.ln1B(), N, C, eps);
+                } else {
+                    k.matmulResidualLayerNormForward(a.h1, a.x1, a.mean1, a.rstd1, a.ctx, w.oW(), w.oB(), a.xin,
+                            w.ln1W(), w.ln1B(), N, C, C, eps);
+                }
                 if (report(hooked, hook, p[4], a.x1, C)) return;
-                Linears.forward(k, lora, train, p[4], a.u, a.xa.get(p[4]), a.x1, w.iW(), w.iB(), N, C, I);
-                k.geluForward(a.g, a.u, (long) N * I);
+                if (Linears.adapted(lora, p[4])) {
+                    Linears.forward(k, lora, train, p[4], a.u, a.xa.get(p[4]), a.x1, w.iW(), w.iB(), N, C, I);
+                    k.geluForward(a.g, a.u, (long) N * I);
+                } else {
+                    k.matmulGeluForward(a.u, a.g, a.x1, w.iW(), w.iB(), N, C, I);
+                }
                 if (report(hooked, hook, p[5], a.g, I)) return;
-                Linears.forward(k, lora, train, p[5], a.h2, a.xa.get(p[5]), a.g, w.dW(), w.dB(), N, I, C);
-                k.residualForward(a.h2, a.h2, a.x1, (long) N * C);
-                k.layerNormForward(a.x2, a.mean2, a.rstd2, a.h2, w.ln2W(), w.ln2B(), N, C, eps);
+                if (Linears.adapted(lora, p[5])) {
+                    Linears.forward(k, lora, train, p[5], a.h2, a.xa.get(p[5]), a.g, w.dW(), w.dB(), N, I, C);
+                    k.residualForward(a.h2, a.h2, a.x1, (long) N * C);
+                    k.layerNormForward(a.x2, a.mean2, a.rstd2, a.h2, w.ln2W(), w.ln2B(), N, C, eps);
+                } else {
+                    k.matmulResidualLayerNormForward(a.h2, a.x2, a.mean2, a.rstd2, a.g, w.dW(), w.dB(), a.x1,
+                            w.ln2W(), w.ln2B(), N, I, C, eps);
+                }
             }
         }
 

@@ -24,6 +24,11 @@ public final class Linears {
         }
     }
 
+    /** Whether {@code lora} (may be null) adapts the layer at {@code path}. */
+    public static boolean adapted(Lora lora, String path) {
+        return lora != null && lora.module(path) != null;
+    }
+
     /** Adds dinp [N, IN] (may be null) and, with an adapter, its dA and dB into the LoRA gradients. */
     public static void backward(Kernels k, Lora lora, String path, Buffer dinp, Buffer dout, Buffer xa, Buffer inp,
                                 Buffer weight, int N, int IN, int OUT) {

@@ -15,20 +15,27 @@ import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * {@link ComputeBackend} over OpenBLAS (CBLAS + LAPACKE) through FFM: one native call per operation, on the caller's
  * native segments, without copies. Arguments are checked in Java first ({@link HostArgs}); heap
  * segments are rejected. The library is loaded on the first {@link #availability()} or operation
  * ({@link OpenBlasLibrary}); an operation while it is unavailable is an {@link IllegalStateException} with the reason.
- * Thread-safe: the backend has no state of its own besides its {@link #kernels()} (the thread count is OpenBLAS's
- * global).
+ *
+ * <p><b>Threads.</b> OpenBLAS's own thread pool is never used: on loading, its process-wide thread count is set to 1
+ * once and never changed again (changing it while another thread is inside OpenBLAS is a known crash source). This
+ * backend parallelises in Java instead: a large GEMM is split into {@link #threads()} slabs of rows (or columns) of C,
+ * and a batch of small GEMMs into groups of matrices, each slab a single-threaded OpenBLAS call on a fork-join
+ * worker. The host kernels' element-wise ops use the same fork-join pool, so the cores never have OpenBLAS threads
+ * busy-waiting for work while Java threads compute (OpenBLAS's workers spin for a while after each call, which on a
+ * small machine took a third of a forward pass). Slabs are fixed by the sizes and the thread count alone, so a given
+ * thread count gives the same result on every run. LAPACK calls run single-threaded on the calling thread.
+ * Thread-safe: any number of threads may call any operation at once; {@link #setThreads} affects later calls.
  */
 public final class OpenBlasBackend implements ComputeBackend {
     /** GEMMs up to this many multiply-adds (m*n*k) use the critical (no thread transition) downcall: ~0.1 ms. */
     static final long CRITICAL_MAX_MULTIPLY_ADDS = 64L * 64 * 64;
-    /** Batched products up to this size run single-threaded (see {@link #loopStridedBatched}). */
-    static final long SINGLE_THREAD_MAX_MULTIPLY_ADDS = 1L << 21;
 
     /**
      * Products up to this many multiply-adds never go to {@code cblas_sgemm_batch_strided}: OpenBLAS 0.3.31's
@@ -41,7 +48,13 @@ public final class OpenBlasBackend implements ComputeBackend {
     private static final Set<Capability> CAPABILITIES = Set.of(Capability.HOST_MEMORY,
             Capability.NATIVE_LINEAR_ALGEBRA);
 
+    /** GEMMs with fewer multiply-adds than this are not split (a hand-off costs a few microseconds). */
+    static final long SPLIT_MIN_MULTIPLY_ADDS = 1L << 20;
+    /** Slabs are at least this many rows (or columns) of C. */
+    static final int SPLIT_MIN_ROWS = 16;
+
     private volatile HostKernels kernels;
+    private volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
 
     public OpenBlasBackend() {}
 
@@ -72,7 +85,37 @@ public final class OpenBlasBackend implements ComputeBackend {
         HostArgs.gemm("sgemm", transA, transB, m, n, k, a, lda, 0, b, ldb, 0, c, ldc, 0, 1, true);
         requireAvailable();
         if (m == 0 || n == 0) return;
-        callSgemm(cblas(transA), cblas(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        split(cblas(transA), cblas(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+    }
+
+    /**
+     * One GEMM as up to {@code parts} single-threaded calls over slabs of C: rows when C has at least as many rows as
+     * columns, else columns. Row i of op(A) starts at A + i lda (not transposed) or A + i (transposed); column j of
+     * op(B) at B + j (not transposed) or B + j ldb (transposed).
+     */
+    private static void split(int ta, int tb, int m, int n, int k, float alpha, MemorySegment a0, int lda,
+                              MemorySegment b0, int ldb, float beta, MemorySegment c0, int ldc, int parts) {
+        boolean rows = m >= n;
+        int extent = rows ? m : n;
+        int slabs = (int) Math.min(parts, extent / SPLIT_MIN_ROWS);
+        if (slabs < 2 || (long) m * n * k < SPLIT_MIN_MULTIPLY_ADDS) {
+            callSgemm(ta, tb, m, n, k, alpha, a0, lda, b0, ldb, beta, c0, ldc);
+            return;
+        }
+        MemorySegment a = anyThread(a0), b = anyThread(b0), c = anyThread(c0);
+        IntStream.range(0, slabs).parallel().forEach(p -> {
+            int first = (int) ((long) extent * p / slabs), end = (int) ((long) extent * (p + 1) / slabs);
+            if (first == end) return;
+            if (rows) {
+                long aOff = (ta == NO_TRANS ? (long) first * lda : first) * Float.BYTES;
+                callSgemm(ta, tb, end - first, n, k, alpha, a.asSlice(aOff), lda, b, ldb, beta,
+                        c.asSlice((long) first * ldc * Float.BYTES), ldc);
+            } else {
+                long bOff = (tb == NO_TRANS ? first : (long) first * ldb) * Float.BYTES;
+                callSgemm(ta, tb, m, end - first, k, alpha, a, lda, b.asSlice(bOff), ldb, beta,
+                        c.asSlice((long) first * Float.BYTES), ldc);
+            }
+        });
     }
 
     /**
@@ -89,6 +132,12 @@ public final class OpenBlasBackend implements ComputeBackend {
         HostArgs.gemm(op, transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, true);
         requireAvailable();
         if (batch == 0 || m == 0 || n == 0) return;
+        int parts = threads;
+        if (parts > 1) {
+            parallelBatch(cblas(transA), cblas(transB), m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c,
+                    ldc, strideC, batch, parts);
+            return;
+        }
         MethodHandle batched = OpenBlasFunctions.SGEMM_BATCH_STRIDED;
         if (batched == null || (long) m * n * k <= BATCHED_MIN_MULTIPLY_ADDS
                 || !fitsInt(strideA) || !fitsInt(strideB) || !fitsInt(strideC)) {
@@ -104,32 +153,48 @@ public final class OpenBlasBackend implements ComputeBackend {
         }
     }
 
+    /**
+     * A batch on {@code parts} threads: matrices in contiguous groups, one group per worker, each GEMM single-threaded
+     * (a single matrix, or fewer matrices than workers, is split by slabs instead).
+     */
+    private static void parallelBatch(int ta, int tb, int m, int n, int k, float alpha, MemorySegment a0, int lda,
+                                      long strideA, MemorySegment b0, int ldb, long strideB, float beta,
+                                      MemorySegment c0, int ldc, long strideC, int batch, int parts) {
+        MemorySegment a = anyThread(a0), b = anyThread(b0), c = anyThread(c0);
+        if (batch < parts) {
+            for (int t = 0; t < batch; t++) {
+                split(ta, tb, m, n, k, alpha, a.asSlice(t * strideA * Float.BYTES), lda,
+                        b.asSlice(t * strideB * Float.BYTES), ldb, beta, c.asSlice(t * strideC * Float.BYTES), ldc,
+                        parts);
+            }
+            return;
+        }
+        IntStream.range(0, parts).parallel().forEach(p -> {
+            int first = (int) ((long) batch * p / parts), end = (int) ((long) batch * (p + 1) / parts);
+            for (int t = first; t < end; t++) {
+                callSgemm(ta, tb, m, n, k, alpha, a.asSlice(t * strideA * Float.BYTES), lda,
+                        b.asSlice(t * strideB * Float.BYTES), ldb, beta, c.asSlice(t * strideC * Float.BYTES), ldc);
+            }
+        });
+    }
+
+    /**
+     * The same memory as a segment any thread may pass to a downcall: the caller's segments may belong to a confined
+     * arena, and the slabs run on fork-join workers. Safe because the caller blocks until every slab is done, so
+     * its arena (which only it can close, when confined) outlives the calls.
+     */
+    private static MemorySegment anyThread(MemorySegment s) {
+        return MemorySegment.ofAddress(s.address()).reinterpret(s.byteSize());
+    }
+
     /** The fallback of {@link #sgemmStridedBatched}: one {@code cblas_sgemm} per matrix; arguments already checked. */
     void loopStridedBatched(Transpose transA, Transpose transB, int m, int n, int k, float alpha,
                             MemorySegment a, int lda, long strideA, MemorySegment b, int ldb, long strideB,
                             float beta, MemorySegment c, int ldc, long strideC, int batch) {
         int ta = cblas(transA), tb = cblas(transB);
-        // Small products (attention's per-head GEMMs) gain nothing from OpenBLAS's threads but pay a thread hand-off
-        // per call, which on a busy 2-core machine costs milliseconds each (measured: 12 x 128x128x32 took ~195 ms
-        // with 2 threads, 0.4 ms with 1). Run them single-threaded on this thread.
-        boolean single = (long) m * n * k <= SINGLE_THREAD_MAX_MULTIPLY_ADDS
-                && OpenBlasFunctions.SET_NUM_THREADS_LOCAL != null;
-        int previous = single ? setLocalThreads(1) : 0;
-        try {
-            for (int t = 0; t < batch; t++) {
-                callSgemm(ta, tb, m, n, k, alpha, a.asSlice(t * strideA * Float.BYTES), lda,
-                        b.asSlice(t * strideB * Float.BYTES), ldb, beta, c.asSlice(t * strideC * Float.BYTES), ldc);
-            }
-        } finally {
-            if (single) setLocalThreads(previous);
-        }
-    }
-
-    private static int setLocalThreads(int n) {
-        try {
-            return (int) OpenBlasFunctions.SET_NUM_THREADS_LOCAL.invokeExact(n);
-        } catch (Throwable t) {
-            throw failure("openblas_set_num_threads_local", t);
+        for (int t = 0; t < batch; t++) {
+            callSgemm(ta, tb, m, n, k, alpha, a.asSlice(t * strideA * Float.BYTES), lda,
+                    b.asSlice(t * strideB * Float.BYTES), ldb, beta, c.asSlice(t * strideC * Float.BYTES), ldc);
         }
     }
 
@@ -172,25 +237,17 @@ public final class OpenBlasBackend implements ComputeBackend {
         syevd("dsyevd", OpenBlasFunctions.DSYEVD, Double.BYTES, n, a, w);
     }
 
+    /** Java threads one GEMM (or batch of GEMMs) is split across; OpenBLAS itself always runs single-threaded. */
     @Override
     public int threads() {
-        requireAvailable();
-        try {
-            return (int) OpenBlasFunctions.GET_NUM_THREADS.invokeExact();
-        } catch (Throwable t) {
-            throw failure("openblas_get_num_threads", t);
-        }
+        return threads;
     }
 
+    /** Sets how many Java threads later GEMMs are split across (this backend instance only). */
     @Override
     public void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("setThreads: threads must be >= 1 but is " + threads);
-        requireAvailable();
-        try {
-            OpenBlasFunctions.SET_NUM_THREADS.invokeExact(threads);
-        } catch (Throwable t) {
-            throw failure("openblas_set_num_threads", t);
-        }
+        this.threads = threads;
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
@@ -239,6 +296,22 @@ public final class OpenBlasBackend implements ComputeBackend {
         Availability availability = OpenBlasLibrary.availability();
         if (!availability.available()) {
             throw new IllegalStateException("the openblas backend is unavailable: " + availability.reason());
+        }
+        SingleThreaded.ensure();
+    }
+
+    /** Sets OpenBLAS's process-wide thread count to 1, once, before this backend's first call into it. */
+    private static final class SingleThreaded {
+        static {
+            try {
+                OpenBlasFunctions.SET_NUM_THREADS.invokeExact(1);
+            } catch (Throwable t) {
+                throw failure("openblas_set_num_threads", t);
+            }
+        }
+
+        static void ensure() {
+            // loading the class ran the static initialiser
         }
     }
 

@@ -64,6 +64,56 @@ class OpenBlasBackendTest extends ComputeBackendContract {
         }
     }
 
+    /**
+     * GEMMs large enough to be split across Java threads (by rows of C when it is tall, by columns when it is wide),
+     * every transpose, leading dimensions with padding, beta != 0: split results equal the single call's to float
+     * rounding, and against a float64 product.
+     */
+    @Test
+    void splitGemmsMatchTheSingleCall() {
+        int[][] shapes = {{301, 97, 80}, {90, 333, 70}}; // tall: rows split; wide: columns split
+        OpenBlasBackend split = new OpenBlasBackend();
+        split.setThreads(3);
+        OpenBlasBackend single = new OpenBlasBackend();
+        single.setThreads(1);
+        for (int[] shape : shapes) {
+            int m = shape[0], n = shape[1], k = shape[2];
+            assertTrue((long) m * n * k >= OpenBlasBackend.SPLIT_MIN_MULTIPLY_ADDS);
+            for (Transpose ta : Transpose.values()) {
+                for (Transpose tb : Transpose.values()) {
+                    int lda = (ta.on() ? m : k) + 3, ldb = (tb.on() ? k : n) + 5, ldc = n + 2;
+                    int aRows = ta.on() ? k : m, bRows = tb.on() ? n : k;
+                    float[] av = randomFloats(aRows * lda), bv = randomFloats(bRows * ldb), cv = randomFloats(m * ldc);
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment a = floats(arena, av), b = floats(arena, bv);
+                        MemorySegment c1 = floats(arena, cv), c2 = floats(arena, cv);
+                        split.sgemm(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, -0.5f, c1, ldc);
+                        single.sgemm(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, -0.5f, c2, ldc);
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < ldc; j++) {
+                                float x = c1.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * ldc + j);
+                                float y = c2.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * ldc + j);
+                                String where = ta + "/" + tb + " " + m + "x" + n + "x" + k + " (" + i + "," + j + ")";
+                                if (j >= n) {
+                                    assertEquals(cv[i * ldc + j], x, "padding untouched " + where);
+                                    continue;
+                                }
+                                double ref = -0.5 * cv[i * ldc + j];
+                                for (int p = 0; p < k; p++) {
+                                    double aip = ta.on() ? av[p * lda + i] : av[i * lda + p];
+                                    double bpj = tb.on() ? bv[j * ldb + p] : bv[p * ldb + j];
+                                    ref += 0.75 * aip * bpj;
+                                }
+                                assertEquals(y, x, 1e-5f * Math.max(1, Math.abs(y)), where);
+                                assertEquals(ref, x, 1e-4 * Math.max(1, Math.abs(ref)), where + " vs float64");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void emptyBatchAndEmptyMatricesWriteNothing() {
         try (Arena arena = Arena.ofConfined()) {
