@@ -85,7 +85,8 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--no-adjust-scaling", description = "keep alpha for every layer instead of alpha * rank / r")
     boolean noAdjustScaling;
 
-    @Option(names = "--svd", defaultValue = "lowrank", description = "exact, lowrank or warm (default ${DEFAULT-VALUE})")
+    @Option(names = "--svd", defaultValue = "lowrank", description = "exact, lowrank or warm (default ${DEFAULT-VALUE}; "
+            + "warm is cheaper per step but stops on a subspace biased toward its early estimates, see docs/eva.md)")
     String svdMode;
 
     @Option(names = "--max-steps", defaultValue = "1000", description = "cap on incremental steps (default ${DEFAULT-VALUE})")

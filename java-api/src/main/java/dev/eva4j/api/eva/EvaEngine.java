@@ -172,21 +172,26 @@ public final class EvaEngine {
         }
         long consumed = 0;
         try (Arena arena = Arena.ofConfined()) {
-            List<IncrementalPca.Step> prepared = new ArrayList<>();
             List<Group> stepped = new ArrayList<>();
             for (Group g : groups) {
                 Rows r = input.get(g);
                 if (g.done || r == null || r.count() < g.pca.components()) continue; // too few real tokens: skip
+                stepped.add(g);
+                consumed = Math.max(consumed, r.count());
+            }
+            boolean warm = config.svd() == SvdBackend.Mode.WARM;
+            IncrementalPca.Step[] steps = new IncrementalPca.Step[stepped.size()];
+            for (int i = 0; i < steps.length; i++) {
+                Group g = stepped.get(i);
+                Rows r = input.get(g);
                 try {
-                    prepared.add(g.pca.prepare(r.data(), r.count(), arena, config.seed(),
-                            config.svd() == SvdBackend.Mode.WARM));
+                    steps[i] = g.pca.prepare(r.data(), r.count(), arena, config.seed(), warm);
                 } catch (IncrementalPca.NonFiniteInputException e) {
                     throw new IllegalArgumentException("layer '" + layers.get(g.members[0]).module() + "': batch "
                             + step + " holds " + e.getMessage());
                 }
-                stepped.add(g);
-                consumed = Math.max(consumed, r.count());
             }
+            List<IncrementalPca.Step> prepared = List.of(steps);
             if (prepared.isEmpty()) return consumed;
             List<TopKProblem> problems = prepared.stream().map(IncrementalPca.Step::problem).toList();
             svd.topK(problems, config.svd());

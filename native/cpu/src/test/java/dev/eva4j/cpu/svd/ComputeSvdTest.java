@@ -201,6 +201,39 @@ class ComputeSvdTest {
         }
     }
 
+    /**
+     * Every answer of a batch (in shared memory, which a parallel solver could use) is bit-identical to solving that
+     * problem alone, round after round: no state leaks from one problem or call into the next.
+     */
+    @Test
+    void parallelBatchEqualsSeparateCallsBitForBit() {
+        try (Arena arena = Arena.ofShared()) {
+            Reference r1 = gapped(300, 128, 8);
+            Reference r2 = gapped(64, 500, 32);
+            for (Mode mode : Mode.values()) {
+                TopKProblem s1 = SvdFixtures.problem(arena, 300, 128, 8, r1.a(), MemorySegment.NULL, 5);
+                TopKProblem s2 = SvdFixtures.problem(arena, 64, 500, 32, r2.a(), MemorySegment.NULL, 6);
+                svd.topK(List.of(s1), mode);
+                svd.topK(List.of(s2), mode);
+                for (int round = 0; round < 3; round++) {
+                    List<TopKProblem> batch = new ArrayList<>();
+                    for (int i = 0; i < 8; i++) {
+                        batch.add(i % 2 == 0 ? SvdFixtures.problem(arena, 300, 128, 8, r1.a(), MemorySegment.NULL, 5)
+                                : SvdFixtures.problem(arena, 64, 500, 32, r2.a(), MemorySegment.NULL, 6));
+                    }
+                    svd.topK(batch, mode);
+                    for (int i = 0; i < batch.size(); i++) {
+                        TopKProblem alone = i % 2 == 0 ? s1 : s2;
+                        assertArrayEquals(alone.singularValues().toArray(F), batch.get(i).singularValues().toArray(F),
+                                mode + " round " + round + " problem " + i + ": singular values");
+                        assertArrayEquals(alone.vt().toArray(F), batch.get(i).vt().toArray(F),
+                                mode + " round " + round + " problem " + i + ": components");
+                    }
+                }
+            }
+        }
+    }
+
     /** The input is read only. */
     @ParameterizedTest
     @EnumSource(Mode.class)
