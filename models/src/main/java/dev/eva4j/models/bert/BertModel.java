@@ -1,5 +1,7 @@
 package dev.eva4j.models.bert;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.Batch;
 import dev.eva4j.models.LinearModule;
 import dev.eva4j.models.TransformerModel;
@@ -178,7 +180,7 @@ public final class BertModel implements TransformerModel {
     private Pass reuse(Pass pass, Batch batch, Lora lora, boolean train) {
         if (closed) throw new IllegalStateException(this + " is closed");
         if (batch.seqLen() > config.maxPositions()) {
-            throw new IllegalArgumentException("sequence length " + batch.seqLen() + " exceeds max_position_embeddings "
+            throw new InvalidInputException("sequence length " + batch.seqLen() + " exceeds max_position_embeddings "
                     + config.maxPositions());
         }
         if (pass != null && pass.B == batch.batchSize() && pass.T == batch.seqLen() && pass.lora == lora) return pass;

@@ -1,5 +1,7 @@
 package dev.eva4j.models.onnx;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -196,8 +198,8 @@ public final class OnnxBertImporter {
         return 1e-12;
     }
 
-    private static IllegalArgumentException bad(String source, String problem) {
-        return new IllegalArgumentException("ONNX model " + source + " is not a BERT export eva4j can import: "
+    private static InvalidInputException bad(String source, String problem) {
+        return new InvalidInputException("ONNX model " + source + " is not a BERT export eva4j can import: "
                 + OnnxModelReader.oneLine(problem));
     }
 }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.onnx;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.onnx.ProtoReader.ByteList;
 import dev.eva4j.models.onnx.ProtoReader.LongList;
 import dev.eva4j.models.onnx.ProtoReader.ProtoException;
@@ -64,10 +66,10 @@ public final class OnnxModelReader {
         try {
             size = Files.size(file);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("ONNX model " + file + " does not exist");
+            throw new InvalidInputException("ONNX model " + file + " does not exist");
         }
         if (size > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("ONNX model " + file + " is " + size
+            throw new InvalidInputException("ONNX model " + file + " is " + size
                     + " bytes; models over 2 GiB (external data) are not supported");
         }
         return parse(Files.readAllBytes(file), file.toString());
@@ -88,7 +90,7 @@ public final class OnnxModelReader {
             if (graph == null) throw new ProtoException("no graph in the model");
             return graph;
         } catch (ProtoException | ArithmeticException e) {
-            throw new IllegalArgumentException("ONNX model " + source + " is not valid: " + oneLine(e.getMessage())
+            throw new InvalidInputException("ONNX model " + source + " is not valid: " + oneLine(e.getMessage())
                     + " (truncated or corrupted file?)");
         }
     }
