@@ -15,14 +15,23 @@ import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.Set;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * {@link ComputeBackend} over OpenBLAS (CBLAS + LAPACKE) through FFM: one native call per operation, on the caller's
  * native segments, without copies. Arguments are checked in Java first ({@link HostArgs}); heap
  * segments are rejected. The library is loaded on the first {@link #availability()} or operation
  * ({@link OpenBlasLibrary}); an operation while it is unavailable is an {@link IllegalStateException} with the reason.
- * Thread-safe: the backend has no state of its own besides its {@link #kernels()} (the thread count is OpenBLAS's
- * global).
+ *
+ * <p>Thread-safe, on this model: any number of threads may run operations at once (OpenBLAS's threaded builds take
+ * concurrent calls), but OpenBLAS's thread count is one process-wide setting, and changing it while another thread
+ * is inside OpenBLAS can crash the process (its thread pool is resized under the running call). So every call into
+ * OpenBLAS holds a process-wide lock shared, and whatever changes the thread count holds it exclusively, waiting
+ * until no call is in flight: {@link #setThreads}, and the small batched products of {@link #sgemmStridedBatched},
+ * which run single-threaded by setting the count to 1 and back ({@code openblas_set_num_threads_local} is no more
+ * local than that in OpenBLAS's pthreads builds: it sets the same global). {@link #threads()} therefore always
+ * reports the count last set by {@link #setThreads}. The cost is one uncontended lock per call.
  */
 public final class OpenBlasBackend implements ComputeBackend {
     /** GEMMs up to this many multiply-adds (m*n*k) use the critical (no thread transition) downcall: ~0.1 ms. */
@@ -40,6 +49,12 @@ public final class OpenBlasBackend implements ComputeBackend {
 
     private static final Set<Capability> CAPABILITIES = Set.of(Capability.HOST_MEMORY,
             Capability.NATIVE_LINEAR_ALGEBRA);
+
+    /**
+     * Held shared by every call into OpenBLAS, exclusively while its process-wide thread count changes; static, as
+     * that count is one per process whatever the number of backend instances.
+     */
+    private static final ReentrantReadWriteLock THREAD_COUNT = new ReentrantReadWriteLock();
 
     private volatile HostKernels kernels;
 
@@ -96,11 +111,15 @@ public final class OpenBlasBackend implements ComputeBackend {
                     strideC, batch);
             return;
         }
+        Lock shared = THREAD_COUNT.readLock();
+        shared.lock();
         try {
             batched.invokeExact(ROW_MAJOR, cblas(transA), cblas(transB), m, n, k, alpha, a, lda, (int) strideA,
                     b, ldb, (int) strideB, beta, c, ldc, (int) strideC, batch);
         } catch (Throwable t) {
             throw failure("cblas_sgemm_batch_strided", t);
+        } finally {
+            shared.unlock();
         }
     }
 
@@ -111,17 +130,24 @@ public final class OpenBlasBackend implements ComputeBackend {
         int ta = cblas(transA), tb = cblas(transB);
         // Small products (attention's per-head GEMMs) gain nothing from OpenBLAS's threads but pay a thread hand-off
         // per call, which on a busy 2-core machine costs milliseconds each (measured: 12 x 128x128x32 took ~195 ms
-        // with 2 threads, 0.4 ms with 1). Run them single-threaded on this thread.
+        // with 2 threads, 0.4 ms with 1). Run them single-threaded: the count is process-wide, so the loop holds the
+        // thread-count lock exclusively (no other call is inside OpenBLAS meanwhile) and restores the count after.
         boolean single = (long) m * n * k <= SINGLE_THREAD_MAX_MULTIPLY_ADDS
                 && OpenBlasFunctions.SET_NUM_THREADS_LOCAL != null;
-        int previous = single ? setLocalThreads(1) : 0;
+        Lock lock = single ? THREAD_COUNT.writeLock() : THREAD_COUNT.readLock();
+        lock.lock();
         try {
-            for (int t = 0; t < batch; t++) {
-                callSgemm(ta, tb, m, n, k, alpha, a.asSlice(t * strideA * Float.BYTES), lda,
-                        b.asSlice(t * strideB * Float.BYTES), ldb, beta, c.asSlice(t * strideC * Float.BYTES), ldc);
+            int previous = single ? setLocalThreads(1) : 0;
+            try {
+                for (int t = 0; t < batch; t++) {
+                    callSgemm(ta, tb, m, n, k, alpha, a.asSlice(t * strideA * Float.BYTES), lda,
+                            b.asSlice(t * strideB * Float.BYTES), ldb, beta, c.asSlice(t * strideC * Float.BYTES), ldc);
+                }
+            } finally {
+                if (single) setLocalThreads(previous);
             }
         } finally {
-            if (single) setLocalThreads(previous);
+            lock.unlock();
         }
     }
 
@@ -133,9 +159,11 @@ public final class OpenBlasBackend implements ComputeBackend {
         }
     }
 
-    /** One {@code cblas_sgemm}, critical when small; m, n >= 1 and arguments checked. */
+    /** One {@code cblas_sgemm}, critical when small; m, n >= 1 and arguments checked; holds the lock shared. */
     private static void callSgemm(int ta, int tb, int m, int n, int k, float alpha, MemorySegment a, int lda,
                                   MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        Lock shared = THREAD_COUNT.readLock();
+        shared.lock();
         try {
             if ((long) m * n * k <= CRITICAL_MAX_MULTIPLY_ADDS) {
                 OpenBlasFunctions.SGEMM_CRITICAL.invokeExact(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb,
@@ -145,6 +173,8 @@ public final class OpenBlasBackend implements ComputeBackend {
             }
         } catch (Throwable t) {
             throw failure("cblas_sgemm", t);
+        } finally {
+            shared.unlock();
         }
     }
 
@@ -172,13 +202,18 @@ public final class OpenBlasBackend implements ComputeBackend {
         syevd("dsyevd", OpenBlasFunctions.DSYEVD, Double.BYTES, n, a, w);
     }
 
+    /** OpenBLAS's process-wide thread count (as last set by {@link #setThreads}, or its default). */
     @Override
     public int threads() {
         requireAvailable();
+        Lock shared = THREAD_COUNT.readLock();
+        shared.lock();
         try {
             return (int) OpenBlasFunctions.GET_NUM_THREADS.invokeExact();
         } catch (Throwable t) {
             throw failure("openblas_get_num_threads", t);
+        } finally {
+            shared.unlock();
         }
     }
 
@@ -186,10 +221,14 @@ public final class OpenBlasBackend implements ComputeBackend {
     public void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("setThreads: threads must be >= 1 but is " + threads);
         requireAvailable();
+        Lock exclusive = THREAD_COUNT.writeLock();
+        exclusive.lock(); // waits until no thread is inside OpenBLAS
         try {
             OpenBlasFunctions.SET_NUM_THREADS.invokeExact(threads);
         } catch (Throwable t) {
             throw failure("openblas_set_num_threads", t);
+        } finally {
+            exclusive.unlock();
         }
     }
 
@@ -209,10 +248,14 @@ public final class OpenBlasBackend implements ComputeBackend {
         requireAvailable();
         if (p == 0) return;
         int info;
+        Lock shared = THREAD_COUNT.readLock();
+        shared.lock();
         try {
             info = (int) handle.invokeExact(ROW_MAJOR, (byte) 'S', m, n, a, n, s, u, p, vt, n);
         } catch (Throwable t) {
             throw failure("LAPACKE_" + op, t);
+        } finally {
+            shared.unlock();
         }
         LapackeStatus.checkGesdd("LAPACKE_" + op, info, shape);
     }
@@ -227,10 +270,14 @@ public final class OpenBlasBackend implements ComputeBackend {
         requireAvailable();
         if (n == 0) return;
         int info;
+        Lock shared = THREAD_COUNT.readLock();
+        shared.lock();
         try {
             info = (int) handle.invokeExact(ROW_MAJOR, (byte) 'V', (byte) 'U', n, a, n, w);
         } catch (Throwable t) {
             throw failure("LAPACKE_" + op, t);
+        } finally {
+            shared.unlock();
         }
         LapackeStatus.checkSyevd("LAPACKE_" + op, info, n, shape);
     }

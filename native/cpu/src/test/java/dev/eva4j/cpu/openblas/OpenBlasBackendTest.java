@@ -64,6 +64,72 @@ class OpenBlasBackendTest extends ComputeBackendContract {
         }
     }
 
+    /**
+     * The thread model: while one thread runs small batched products (each batch runs single-threaded by setting
+     * OpenBLAS's process-wide count to 1 and back) another changes the count with setThreads and reads it back.
+     * The reader must always see the count it set (without the lock it saw the batches' 1, or its own value undone
+     * by a batch restoring its "previous"), and the products must stay right.
+     */
+    @Test
+    void threadCountChangesWaitForCallsInFlight() throws Exception {
+        assumeTrue(BACKEND.isAvailable(), BACKEND.unavailableReason());
+        assumeTrue(OpenBlasFunctions.SET_NUM_THREADS_LOCAL != null, "library has no openblas_set_num_threads_local");
+        int original = BACKEND.threads();
+        int m = 24, n = 20, k = 16, batch = 6;
+        assertTrue((long) m * n * k <= OpenBlasBackend.SINGLE_THREAD_MAX_MULTIPLY_ADDS);
+        float[] av = randomFloats(batch * m * k), bv = randomFloats(batch * k * n);
+        float[] expected = new float[batch * m * n];
+        for (int t = 0; t < batch; t++) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double acc = 0;
+                    for (int p = 0; p < k; p++) acc += (double) av[t * m * k + i * k + p] * bv[t * k * n + p * n + j];
+                    expected[t * m * n + i * n + j] = (float) acc;
+                }
+            }
+        }
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicInteger products = new java.util.concurrent.atomic.AtomicInteger();
+        Thread worker = new Thread(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment a = floats(arena, av), b = floats(arena, bv), c = arena.allocate(4L * batch * m * n, 64);
+                while (!stop.get()) {
+                    BACKEND.sgemmStridedBatched(Transpose.NO, Transpose.NO, m, n, k, 1f, a, k, (long) m * k, b, n,
+                            (long) k * n, 0f, c, n, (long) m * n, batch);
+                    for (int i = 0; i < expected.length; i++) {
+                        float x = c.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        if (Math.abs(x - expected[i]) > 1e-4f * Math.max(1, Math.abs(expected[i]))) {
+                            throw new AssertionError("element " + i + ": " + x + " != " + expected[i]);
+                        }
+                    }
+                    products.incrementAndGet();
+                }
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        worker.start();
+        int wrong = 0;
+        try {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            for (int round = 0; failure.get() == null && System.nanoTime() < deadline
+                    && (round < 4000 || products.get() < 300); round++) {
+                int want = 2 + round % 3;
+                BACKEND.setThreads(want);
+                for (int r = 0; r < 5; r++) if (BACKEND.threads() != want) wrong++;
+            }
+        } finally {
+            stop.set(true);
+            worker.join(60_000);
+            BACKEND.setThreads(original);
+        }
+        System.out.println("thread-count test: " + products.get() + " batched products, " + wrong + " wrong reads");
+        if (failure.get() != null) throw new AssertionError("batched products failed", failure.get());
+        assertTrue(products.get() > 0, "the worker ran no product");
+        assertEquals(0, wrong, "threads() read a count other than the one just set (" + products.get() + " products)");
+    }
+
     @Test
     void emptyBatchAndEmptyMatricesWriteNothing() {
         try (Arena arena = Arena.ofConfined()) {
