@@ -175,7 +175,7 @@ public final class EvaEngine {
                     prepared.add(g.pca.prepare(r.data(), r.count(), arena, config.seed(),
                             config.svd() == SvdBackend.Mode.WARM));
                 } catch (IncrementalPca.NonFiniteInputException e) {
-                    throw new IllegalArgumentException("layer '" + layers.get(g.members[0]).module() + "': batch "
+                    throw new InvalidInputException("layer '" + layers.get(g.members[0]).module() + "': batch "
                             + step + " holds " + e.getMessage());
                 }
                 stepped.add(g);
