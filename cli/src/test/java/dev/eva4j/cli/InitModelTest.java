@@ -67,12 +67,15 @@ class InitModelTest {
         Files.copy(llama.resolve("model.safetensors"), noConfig.resolve("model.safetensors"));
         Path badData = Files.writeString(tmp.resolve("bad.jsonl"), "{\"text\": \"a\"}\n{\"text\": 5}\n");
         Path corrupt = Files.write(tmp.resolve("model.onnx"), new byte[] {0x08, 0x07, 0x3a, 0x7f, 0x01});
+        Path badIds = Files.writeString(tmp.resolve("ids.jsonl"), "{\"input_ids\": [5, 6, 7]}\n{\"input_ids\": [5, 999999]}\n");
         record Case(String expect, String... args) {}
         for (Case c : List.of(
                 new Case("gpt9", "--model", unknown.toString(), "--data", data.toString()),
                 new Case("no model loader understands", "--model", noConfig.toString(), "--data", data.toString()),
                 new Case("bad.jsonl:2", "--model", llama.toString(), "--data", badData.toString()),
                 new Case("model.onnx", "--model", corrupt.toString(), "--data", data.toString()),
+                new Case("token id 999999 (record 2 of the batch, position 1) is outside the model's vocabulary",
+                        "--model", llama.toString(), "--data", badIds.toString()),
                 new Case("matches no linear layer", "--model", llama.toString(), "--data", data.toString(), "--targets", "nope"),
                 new Case("--model needs --data", "--model", llama.toString()))) {
             List<String> args = new ArrayList<>(List.of("init", "--out", tmp.resolve("never").toString()));

@@ -183,6 +183,7 @@ public final class BertModel implements TransformerModel {
             throw new InvalidInputException("sequence length " + batch.seqLen() + " exceeds max_position_embeddings "
                     + config.maxPositions());
         }
+        batch.requireIdsBelow(config.vocabSize(), false, 0);
         if (pass != null && pass.B == batch.batchSize() && pass.T == batch.seqLen() && pass.lora == lora) return pass;
         if (pass != null) pass.close();
         return new Pass(batch.batchSize(), batch.seqLen(), lora, train);

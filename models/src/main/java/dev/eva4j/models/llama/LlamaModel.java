@@ -215,6 +215,7 @@ public final class LlamaModel implements TransformerModel {
 
     private Pass reuse(Pass pass, Batch batch, Lora lora, boolean train) {
         if (closed) throw new IllegalStateException(this + " is closed");
+        batch.requireIdsBelow(config.vocabSize(), train, IGNORE_INDEX); // labels are next-token targets in training
         if (pass != null && pass.B == batch.batchSize() && pass.T == batch.seqLen() && pass.lora == lora) return pass;
         if (pass != null) pass.close();
         return new Pass(batch.batchSize(), batch.seqLen(), lora, train);
