@@ -110,8 +110,8 @@ public final class EvaInit {
         try {
             adjusted = new LoraSettings(f.r(), f.alpha(), settings.dropout(), f.rslora(),
                     String.join(",", f.a().keySet()), f.rankPattern(), f.alphaPattern());
-        } catch (IllegalArgumentException e) {
-            throw new InvalidInputException(where + ": " + e.getMessage());
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(where + ": " + e.getMessage(), e);
         }
         Map<String, InitialAdapter.Factors> given = new LinkedHashMap<>();
         for (var e : f.a().entrySet()) {
@@ -138,8 +138,8 @@ public final class EvaInit {
         List<Lora.Module> modules;
         try {
             modules = adjusted.modules(model.linears());
-        } catch (IllegalArgumentException e) {
-            throw new InvalidInputException(where + ": " + e.getMessage());
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(where + ": " + e.getMessage(), e);
         }
         List<String> missing = new ArrayList<>();
         for (Lora.Module m : modules) if (!given.containsKey(m.path())) missing.add(m.path());
