@@ -1,4 +1,5 @@
-# Sourced by ./eva4j, ci/test.sh and .ci/run: finds a JDK >= 22 (FFM is final since 22; eva4j is built for 25).
+# Sourced by ./eva4j, ci/test.sh and .ci/run: finds a JDK >= 25, the release eva4j is compiled for (the classes
+# need it, and the launcher and the build pass options older JVMs reject).
 # Looks at EVA4J_JAVA_HOME, JAVA_HOME, then the usual folders; exports JAVA_HOME and returns 0, or prints one
 # line saying what is missing and returns 2.
 
@@ -11,7 +12,7 @@ eva4j_java_major() { # $1: a JDK folder -> its major version, or nothing
 }
 
 eva4j_find_jdk() {
-  local need=${EVA4J_MIN_JAVA:-22} best="" best_major=0 c major javac_dir
+  local need=25 best="" best_major=0 c major javac_dir
   local candidates=()
   [ -n "${EVA4J_JAVA_HOME:-}" ] && candidates+=("$EVA4J_JAVA_HOME")
   [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command of the README: every module's unit and property tests (JUnit 5, jqwik), on JDK >= 22.
+# The test command of the README: every module's unit and property tests (JUnit 5, jqwik), on JDK >= 25.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/ci/find-jdk.sh"

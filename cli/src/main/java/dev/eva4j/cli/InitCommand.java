@@ -61,8 +61,13 @@ final class InitCommand implements Callable<Integer> {
             + "default: consecutive records in file order")
     boolean shuffle;
 
-    @Option(names = "--no-label-mask", description = "count positions whose label is -100 too")
+    @Option(names = "--no-label-mask", description = "count positions whose label is --label-mask-value too")
     boolean noLabelMask;
+
+    @Option(names = "--label-mask-value", defaultValue = "-100", description = "with --model: positions whose "
+            + "label (the records' \"labels\") equals this are left out of the activations, as PEFT's "
+            + "label_mask_value (default ${DEFAULT-VALUE})")
+    int labelMaskValue;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "adapter folder to write (replaced atomically)")
     Path out;
@@ -128,7 +133,7 @@ final class InitCommand implements Callable<Integer> {
         }
         if (model != null && data == null) throw new UserException("--model needs --data FILE (JSONL)");
         EvaConfig config = EvaConfig.builder().r(rank).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
-                .adjustScalingFactors(!noAdjustScaling).useLabelMask(!noLabelMask).maxSteps(maxSteps)
+                .adjustScalingFactors(!noAdjustScaling).useLabelMask(!noLabelMask).labelMaskValue(labelMaskValue).maxSteps(maxSteps)
                 .acceptUnconverged(acceptUnconverged).seed(seed).svd(mode(svdMode)).build();
         Providers providers = Providers.of(backendName, svdBackendName, allocatorName);
         SvdBackend svd = providers.svd(); // on the chosen compute backend unless --svd-backend names one

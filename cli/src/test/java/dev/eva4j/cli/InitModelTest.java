@@ -67,12 +67,15 @@ class InitModelTest {
         Files.copy(llama.resolve("model.safetensors"), noConfig.resolve("model.safetensors"));
         Path badData = Files.writeString(tmp.resolve("bad.jsonl"), "{\"text\": \"a\"}\n{\"text\": 5}\n");
         Path corrupt = Files.write(tmp.resolve("model.onnx"), new byte[] {0x08, 0x07, 0x3a, 0x7f, 0x01});
+        Path badIds = Files.writeString(tmp.resolve("ids.jsonl"), "{\"input_ids\": [5, 6, 7]}\n{\"input_ids\": [5, 999999]}\n");
         record Case(String expect, String... args) {}
         for (Case c : List.of(
                 new Case("gpt9", "--model", unknown.toString(), "--data", data.toString()),
                 new Case("no model loader understands", "--model", noConfig.toString(), "--data", data.toString()),
                 new Case("bad.jsonl:2", "--model", llama.toString(), "--data", badData.toString()),
                 new Case("model.onnx", "--model", corrupt.toString(), "--data", data.toString()),
+                new Case("token id 999999 (record 2 of the batch, position 1) is outside the model's vocabulary",
+                        "--model", llama.toString(), "--data", badIds.toString()),
                 new Case("matches no linear layer", "--model", llama.toString(), "--data", data.toString(), "--targets", "nope"),
                 new Case("--model needs --data", "--model", llama.toString()))) {
             List<String> args = new ArrayList<>(List.of("init", "--out", tmp.resolve("never").toString()));
@@ -82,6 +85,49 @@ class InitModelTest {
             assertTrue(run.errorLine().contains(c.expect()), c.expect() + " not in: " + run.err());
             assertFalse(run.err().contains("\tat "), run.err());
             assertFalse(Files.exists(tmp.resolve("never")));
+        }
+    }
+
+    /**
+     * --label-mask-value: positions whose label equals it are left out of the activations. One batch (all 40
+     * records, one step), so the real-token count init prints is exactly the positions that fed EVA.
+     */
+    @Test
+    void labelMaskValueLeavesThosePositionsOut() throws Exception {
+        java.util.Random rnd = new java.util.Random(11);
+        StringBuilder sb = new StringBuilder();
+        int positions = 0, minus100 = 0, sevens = 0;
+        for (int i = 0; i < 40; i++) {
+            int n = 8 + rnd.nextInt(8);
+            int[] ids = new int[n], labels = new int[n];
+            for (int j = 0; j < n; j++) {
+                ids[j] = 5 + rnd.nextInt(40);
+                int kind = rnd.nextInt(4);
+                labels[j] = kind == 0 ? -100 : kind == 1 ? 7 : ids[j];
+                if (labels[j] == -100) minus100++;
+                if (labels[j] == 7) sevens++;
+            }
+            positions += n;
+            sb.append("{\"input_ids\": ").append(java.util.Arrays.toString(ids)).append(", \"labels\": ")
+                    .append(java.util.Arrays.toString(labels)).append("}\n");
+        }
+        Path labelled = Files.writeString(tmp.resolve("labelled.jsonl"), sb.toString());
+        assertTrue(minus100 > 0 && sevens > 0 && minus100 != sevens, "the three cases must differ");
+        record Expect(List<String> extra, int tokens, int maskValue, boolean useMask) {}
+        for (Expect e : List.of(new Expect(List.of(), positions - minus100, -100, true),
+                new Expect(List.of("--label-mask-value", "7"), positions - sevens, 7, true),
+                new Expect(List.of("--no-label-mask", "--label-mask-value", "7"), positions, 7, false))) {
+            Path out = tmp.resolve("adapter" + e.tokens() + e.useMask());
+            List<String> args = new ArrayList<>(List.of("init", "--model", llama.toString(), "--data",
+                    labelled.toString(), "--out", out.toString(), "--rank", "2", "--targets", "q_proj",
+                    "--batch-size", "64", "--max-steps", "1", "--accept-unconverged", "--svd", "exact"));
+            args.addAll(e.extra());
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(0, run.exit(), run.err());
+            assertTrue(run.err().contains(", " + e.tokens() + " real tokens"), e + ": " + run.err());
+            JsonNode eva = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile()).get("eva_config");
+            assertEquals(e.maskValue(), eva.get("label_mask_value").asInt());
+            assertEquals(e.useMask(), eva.get("use_label_mask").asBoolean());
         }
     }
 }

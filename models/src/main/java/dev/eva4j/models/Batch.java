@@ -36,6 +36,27 @@ public record Batch(int batchSize, int seqLen, int[] inputIds, int[] attentionMa
         return new Batch(batchSize, seqLen, inputIds, attentionMask, null, mask);
     }
 
+    /**
+     * Checks that every token id is in [0, vocabSize) (a pre-tokenised record may hold any number), and every label
+     * that is not {@code ignoreLabel} too when {@code checkLabels}.
+     *
+     * @throws dev.eva4j.spi.InvalidInputException naming the first id out of range
+     */
+    public void requireIdsBelow(int vocabSize, boolean checkLabels, int ignoreLabel) {
+        for (int i = 0; i < inputIds.length; i++) {
+            if (inputIds[i] < 0 || inputIds[i] >= vocabSize) {
+                throw new dev.eva4j.spi.InvalidInputException("token id " + inputIds[i] + " (record " + (i / seqLen + 1)
+                        + " of the batch, position " + i % seqLen + ") is outside the model's vocabulary [0, "
+                        + vocabSize + ")");
+            }
+            if (checkLabels && labels != null && labels[i] != ignoreLabel && (labels[i] < 0 || labels[i] >= vocabSize)) {
+                throw new dev.eva4j.spi.InvalidInputException("label " + labels[i] + " (record " + (i / seqLen + 1)
+                        + " of the batch, position " + i % seqLen + ") is neither " + ignoreLabel
+                        + " nor a token id of the model's vocabulary [0, " + vocabSize + ")");
+            }
+        }
+    }
+
     public int tokens() {
         return batchSize * seqLen;
     }

@@ -1,5 +1,7 @@
 package dev.eva4j.models;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -22,13 +24,13 @@ public final class Targets {
             try {
                 p = Pattern.compile(s.substring(3));
             } catch (PatternSyntaxException e) {
-                throw new IllegalArgumentException("--targets: bad regular expression: " + e.getDescription());
+                throw new InvalidInputException("--targets: bad regular expression: " + e.getDescription());
             }
             for (LinearModule l : linears) if (p.matcher(l.path()).matches()) out.add(l);
         } else {
             List<String> names = List.of(s.split(","));
             for (String n : names) {
-                if (n.isBlank()) throw new IllegalArgumentException("--targets: empty name in '" + spec + "'");
+                if (n.isBlank()) throw new InvalidInputException("--targets: empty name in '" + spec + "'");
             }
             for (LinearModule l : linears) {
                 for (String n : names) {
@@ -41,7 +43,7 @@ public final class Targets {
             }
         }
         if (out.isEmpty()) {
-            throw new IllegalArgumentException("--targets '" + spec + "' matches no linear layer (e.g. "
+            throw new InvalidInputException("--targets '" + spec + "' matches no linear layer (e.g. "
                     + linears.stream().limit(3).map(LinearModule::path).toList() + ")");
         }
         return out;

@@ -15,6 +15,8 @@ import java.nio.file.StandardCopyOption;
 public final class MiniLm {
     public static final String ONNX_RESOURCE = "all-minilm-l6-v2.onnx";
     public static final String TOKENIZER_RESOURCE = "all-minilm-l6-v2-tokenizer.json";
+    /** The int8 export (ONNX Runtime dynamic quantization) of the test dependency {@code ...-all-minilm-l6-v2-q}. */
+    public static final String QUANTIZED_RESOURCE = "all-minilm-l6-v2-q.onnx";
     private static final Path DIR = Path.of("target", "minilm").toAbsolutePath();
 
     private MiniLm() {}
@@ -28,6 +30,12 @@ public final class MiniLm {
 
     public static Path onnx() {
         return dir().resolve("model.onnx");
+    }
+
+    /** The quantized export, extracted into {@code target/minilm/model-q.onnx}. */
+    public static synchronized Path quantizedOnnx() {
+        extract(QUANTIZED_RESOURCE, DIR.resolve("model-q.onnx"));
+        return DIR.resolve("model-q.onnx");
     }
 
     public static Path tokenizer() {

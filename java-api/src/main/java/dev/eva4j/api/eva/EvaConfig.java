@@ -1,5 +1,7 @@
 package dev.eva4j.api.eva;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.spi.SvdBackend;
 import java.util.Objects;
 
@@ -25,11 +27,11 @@ public record EvaConfig(int r, double alpha, double rho, double tau, boolean whi
                         SvdBackend.Mode svd) {
 
     public EvaConfig {
-        if (r < 1) throw new IllegalArgumentException("r must be >= 1, got " + r);
-        if (!(alpha > 0) || Double.isInfinite(alpha)) throw new IllegalArgumentException("alpha must be > 0 and finite, got " + alpha);
-        if (!(rho >= 1) || Double.isInfinite(rho)) throw new IllegalArgumentException("rho must be >= 1 and finite, got " + rho);
-        if (!(tau >= 0 && tau <= 1)) throw new IllegalArgumentException("tau must be in [0, 1], got " + tau);
-        if (maxSteps < 1) throw new IllegalArgumentException("max_steps must be >= 1, got " + maxSteps);
+        if (r < 1) throw new InvalidInputException("r must be >= 1, got " + r);
+        if (!(alpha > 0) || Double.isInfinite(alpha)) throw new InvalidInputException("alpha must be > 0 and finite, got " + alpha);
+        if (!(rho >= 1) || Double.isInfinite(rho)) throw new InvalidInputException("rho must be >= 1 and finite, got " + rho);
+        if (!(tau >= 0 && tau <= 1)) throw new InvalidInputException("tau must be in [0, 1], got " + tau);
+        if (maxSteps < 1) throw new InvalidInputException("max_steps must be >= 1, got " + maxSteps);
         Objects.requireNonNull(svd, "svd");
     }
 

@@ -1,5 +1,7 @@
 package dev.eva4j.api.eva;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.spi.RankAllocator;
 import dev.eva4j.spi.SvdBackend;
 import dev.eva4j.spi.TopKProblem;
@@ -65,7 +67,7 @@ public final class EvaEngine {
             TargetLayer l = layers.get(i);
             if (index.put(l.module(), i) != null) throw new IllegalArgumentException("layer '" + l.module() + "' is declared twice");
             if (config.r() > l.inFeatures()) {
-                throw new IllegalArgumentException("rank r = " + config.r() + " exceeds in_features = " + l.inFeatures()
+                throw new InvalidInputException("rank r = " + config.r() + " exceeds in_features = " + l.inFeatures()
                         + " of layer '" + l.module() + "'");
             }
         }
@@ -97,11 +99,11 @@ public final class EvaEngine {
             source.request(Collections.unmodifiableSet(needed));
             Map<String, Rows> batch = source.next();
             if (batch == null) {
-                if (!sawData) throw new IllegalArgumentException("the activation source holds no batch");
+                if (!sawData) throw new InvalidInputException("the activation source holds no batch");
                 source.rewind();
                 source.request(Collections.unmodifiableSet(needed));
                 batch = source.next();
-                if (batch == null) throw new IllegalArgumentException("the activation source is empty after rewinding");
+                if (batch == null) throw new InvalidInputException("the activation source is empty after rewinding");
             }
             long t1 = System.nanoTime();
             sourceNanos += t1 - t0;
@@ -187,7 +189,7 @@ public final class EvaEngine {
                 try {
                     steps[i] = g.pca.prepare(r.data(), r.count(), arena, config.seed(), warm);
                 } catch (IncrementalPca.NonFiniteInputException e) {
-                    throw new IllegalArgumentException("layer '" + layers.get(g.members[0]).module() + "': batch "
+                    throw new InvalidInputException("layer '" + layers.get(g.members[0]).module() + "': batch "
                             + step + " holds " + e.getMessage());
                 }
             }

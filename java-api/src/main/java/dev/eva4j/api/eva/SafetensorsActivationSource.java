@@ -1,5 +1,7 @@
 package dev.eva4j.api.eva;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,7 +29,8 @@ import java.util.stream.Stream;
  * and {@code eva4j.groups} (JSON list of lists of module paths sharing an input). A tensor of more than
  * {@code rowsPerStep} rows is split into steps of that many rows (a remainder smaller than that joins the last one).
  *
- * <p>Memory stays bounded: one file is mapped at a time and F32 rows are read in place; F16/BF16 rows are widened
+ * <p>Memory stays bounded: one file is mapped at a time and F32 rows are read in place (copied when the file leaves
+ * them unaligned); F16/BF16 rows are widened
  * one step at a time.
  */
 public final class SafetensorsActivationSource implements ActivationSource {
@@ -52,7 +55,7 @@ public final class SafetensorsActivationSource implements ActivationSource {
      */
     public static SafetensorsActivationSource open(Path path, int rowsPerStep, Map<String, Integer> outFeatures)
             throws IOException {
-        if (rowsPerStep < 1) throw new IllegalArgumentException("--rows-per-step must be >= 1, got " + rowsPerStep);
+        if (rowsPerStep < 1) throw new InvalidInputException("--rows-per-step must be >= 1, got " + rowsPerStep);
         List<Path> files = list(path);
         return new SafetensorsActivationSource(files, rowsPerStep, outFeatures);
     }
@@ -65,7 +68,7 @@ public final class SafetensorsActivationSource implements ActivationSource {
             files = s.filter(p -> p.getFileName().toString().endsWith(".safetensors") && Files.isRegularFile(p))
                     .sorted().toList();
         }
-        if (files.isEmpty()) throw new IllegalArgumentException(path + ": no .safetensors files in this folder");
+        if (files.isEmpty()) throw new InvalidInputException(path + ": no .safetensors files in this folder");
         return files;
     }
 
@@ -74,7 +77,7 @@ public final class SafetensorsActivationSource implements ActivationSource {
         this.files = files;
         this.rowsPerStep = rowsPerStep;
         try (SafetensorsFile first = SafetensorsFile.open(files.getFirst())) {
-            if (first.tensors().isEmpty()) throw new IllegalArgumentException(files.getFirst() + ": holds no tensors");
+            if (first.tensors().isEmpty()) throw new InvalidInputException(files.getFirst() + ": holds no tensors");
             Map<String, Integer> out = new LinkedHashMap<>(parseOutFeatures(first));
             out.putAll(outFeatures);
             for (TensorInfo t : first.tensors()) dims.put(t.name(), checkShape(files.getFirst(), t));
@@ -95,7 +98,7 @@ public final class SafetensorsActivationSource implements ActivationSource {
             for (String m : order) {
                 Integer o = out.get(m);
                 if (o == null) {
-                    throw new IllegalArgumentException(files.getFirst() + ": out features of '" + m + "' unknown;"
+                    throw new InvalidInputException(files.getFirst() + ": out features of '" + m + "' unknown;"
                             + " put them in the file's __metadata__ as " + OUT_FEATURES_KEY + " or pass --out-features");
                 }
                 ls.add(new TargetLayer(m, inFeatures.get(m), o));
@@ -110,11 +113,11 @@ public final class SafetensorsActivationSource implements ActivationSource {
         if (v == null) return Map.of();
         Map<String, Integer> out = new LinkedHashMap<>();
         JsonNode n = parse(f.path(), OUT_FEATURES_KEY, v);
-        if (!n.isObject()) throw new IllegalArgumentException(f.path() + ": " + OUT_FEATURES_KEY + " must be a JSON object");
+        if (!n.isObject()) throw new InvalidInputException(f.path() + ": " + OUT_FEATURES_KEY + " must be a JSON object");
         for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 1) {
-                throw new IllegalArgumentException(f.path() + ": " + OUT_FEATURES_KEY + "['" + e.getKey()
+                throw new InvalidInputException(f.path() + ": " + OUT_FEATURES_KEY + "['" + e.getKey()
                         + "'] must be a positive integer");
             }
             out.put(e.getKey(), e.getValue().asInt());
@@ -127,20 +130,20 @@ public final class SafetensorsActivationSource implements ActivationSource {
         if (v == null) return List.of();
         JsonNode n = parse(f.path(), GROUPS_KEY, v);
         String shape = f.path() + ": " + GROUPS_KEY + " must be a JSON list of lists of module paths";
-        if (!n.isArray()) throw new IllegalArgumentException(shape);
+        if (!n.isArray()) throw new InvalidInputException(shape);
         List<List<String>> groups = new ArrayList<>();
         for (JsonNode g : n) {
-            if (!g.isArray()) throw new IllegalArgumentException(shape);
+            if (!g.isArray()) throw new InvalidInputException(shape);
             List<String> members = new ArrayList<>();
             for (JsonNode m : g) {
-                if (!m.isTextual()) throw new IllegalArgumentException(shape);
+                if (!m.isTextual()) throw new InvalidInputException(shape);
                 if (members.contains(m.asText())) {
-                    throw new IllegalArgumentException(f.path() + ": " + GROUPS_KEY + " names '" + m.asText() + "' twice");
+                    throw new InvalidInputException(f.path() + ": " + GROUPS_KEY + " names '" + m.asText() + "' twice");
                 }
                 members.add(m.asText());
             }
             if (members.stream().noneMatch(known::contains)) {
-                throw new IllegalArgumentException(f.path() + ": " + GROUPS_KEY + " group " + members
+                throw new InvalidInputException(f.path() + ": " + GROUPS_KEY + " group " + members
                         + " has no tensor in the file");
             }
             groups.add(List.copyOf(members));
@@ -152,19 +155,19 @@ public final class SafetensorsActivationSource implements ActivationSource {
         try {
             return JSON.readTree(value);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(file + ": " + key + " is not valid JSON: "
+            throw new InvalidInputException(file + ": " + key + " is not valid JSON: "
                     + e.getOriginalMessage().lines().findFirst().orElse(""));
         }
     }
 
     private static int checkShape(Path file, TensorInfo t) {
         if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
-            throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' is " + t.dtype()
+            throw new InvalidInputException(file + ": tensor '" + t.name() + "' is " + t.dtype()
                     + "; activations must be F32, F16 or BF16");
         }
         long[] s = t.shape();
         if (s.length != 2 || s[1] < 1 || s[1] > Integer.MAX_VALUE || s[0] > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' has shape "
+            throw new InvalidInputException(file + ": tensor '" + t.name() + "' has shape "
                     + java.util.Arrays.toString(s) + "; activations must be [rows, d_in]");
         }
         return (int) s[1];
@@ -215,10 +218,13 @@ public final class SafetensorsActivationSource implements ActivationSource {
         MemorySegment raw = current.raw(t.name());
         int count = (int) (to - from);
         long elems = (long) count * d;
-        if (t.dtype() == DType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+        // F32 rows are used in place when 4-byte aligned; the format does not promise that (any header length is
+        // valid), and the kernels read floats with aligned accesses, so unaligned rows are copied
+        if (t.dtype() == DType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+                && raw.address() % Float.BYTES == 0) {
             return new Rows(raw.asSlice(from * d * 4, elems * 4), count, d);
         }
-        MemorySegment out = current.floats(t.name(), from * d, elems, stepArena); // F16/BF16: widened
+        MemorySegment out = current.floats(t.name(), from * d, elems, stepArena); // F16/BF16: widened; F32: copied
         return new Rows(out, count, d);
     }
 
@@ -233,11 +239,11 @@ public final class SafetensorsActivationSource implements ActivationSource {
             Integer d = dims.get(t.name());
             int dim = checkShape(file, t);
             if (d == null) {
-                throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' is not a layer declared by the first file "
+                throw new InvalidInputException(file + ": tensor '" + t.name() + "' is not a layer declared by the first file "
                         + files.getFirst().getFileName());
             }
             if (dim != d) {
-                throw new IllegalArgumentException(file + ": tensor '" + t.name() + "' has d_in = " + dim
+                throw new InvalidInputException(file + ": tensor '" + t.name() + "' has d_in = " + dim
                         + " but " + d + " in " + files.getFirst().getFileName());
             }
             maxChunks = Math.max(maxChunks, chunkCount((int) t.shape()[0]));

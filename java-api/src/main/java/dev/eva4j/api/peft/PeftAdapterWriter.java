@@ -1,5 +1,7 @@
 package dev.eva4j.api.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -44,7 +46,7 @@ public final class PeftAdapterWriter {
             tensors.add(TensorData.ofFloats(prefix + ".lora_B.weight", new long[] {l.layer().outFeatures(), l.rank()},
                     new float[l.layer().outFeatures() * l.rank()]));
         }
-        if (tensors.isEmpty()) throw new IllegalArgumentException("every layer has rank 0: no adapter to write");
+        if (tensors.isEmpty()) throw new InvalidInputException("every layer has rank 0: no adapter to write");
         byte[] config = JSON.writeValueAsBytes(config(result, options));
         byte[] report = JSON.writeValueAsBytes(report(result));
         AtomicDirectory.write(dir, tmp -> {

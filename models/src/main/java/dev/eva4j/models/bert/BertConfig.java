@@ -1,5 +1,7 @@
 package dev.eva4j.models.bert;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.eva4j.models.hf.ConfigJson;
 
@@ -17,13 +19,13 @@ public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHe
         requirePositive("intermediate_size", intermediateSize);
         requirePositive("max_position_embeddings", maxPositions);
         requirePositive("type_vocab_size", typeVocabSize);
-        if (!(layerNormEps > 0)) throw new IllegalArgumentException("layer_norm_eps must be > 0, got " + layerNormEps);
+        if (!(layerNormEps > 0)) throw new InvalidInputException("layer_norm_eps must be > 0, got " + layerNormEps);
         if (hiddenSize % numHeads != 0) {
-            throw new IllegalArgumentException("hidden_size " + hiddenSize + " is not a multiple of num_attention_heads "
+            throw new InvalidInputException("hidden_size " + hiddenSize + " is not a multiple of num_attention_heads "
                     + numHeads);
         }
         if (!"gelu".equals(hiddenAct)) {
-            throw new IllegalArgumentException("hidden_act \"" + hiddenAct + "\" is not supported (only \"gelu\")");
+            throw new InvalidInputException("hidden_act \"" + hiddenAct + "\" is not supported (only \"gelu\")");
         }
     }
 
@@ -52,7 +54,7 @@ public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHe
                     ConfigJson.string(json, "hidden_act", source, "gelu"));
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
-            throw new IllegalArgumentException(m.startsWith(source) ? m : source + ": config.json " + m);
+            throw new InvalidInputException(m.startsWith(source) ? m : source + ": config.json " + m);
         }
     }
 
@@ -62,6 +64,6 @@ public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHe
     }
 
     private static void requirePositive(String field, int value) {
-        if (value < 1) throw new IllegalArgumentException(field + " must be a positive integer, got " + value);
+        if (value < 1) throw new InvalidInputException(field + " must be a positive integer, got " + value);
     }
 }

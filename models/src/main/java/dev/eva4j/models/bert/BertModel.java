@@ -1,5 +1,7 @@
 package dev.eva4j.models.bert;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.Batch;
 import dev.eva4j.models.LinearModule;
 import dev.eva4j.models.TransformerModel;
@@ -188,9 +190,10 @@ public final class BertModel implements TransformerModel {
     private Pass reuse(Pass pass, Batch batch, Lora lora, boolean train) {
         if (closed) throw new IllegalStateException(this + " is closed");
         if (batch.seqLen() > config.maxPositions()) {
-            throw new IllegalArgumentException("sequence length " + batch.seqLen() + " exceeds max_position_embeddings "
+            throw new InvalidInputException("sequence length " + batch.seqLen() + " exceeds max_position_embeddings "
                     + config.maxPositions());
         }
+        batch.requireIdsBelow(config.vocabSize(), false, 0);
         if (pass != null && pass.B == batch.batchSize() && pass.T == batch.seqLen() && pass.lora == lora) return pass;
         if (pass != null) pass.close();
         return new Pass(batch.batchSize(), batch.seqLen(), lora, train);

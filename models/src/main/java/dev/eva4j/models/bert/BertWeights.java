@@ -1,5 +1,7 @@
 package dev.eva4j.models.bert;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.hf.TensorSource;
 import dev.eva4j.models.nn.ParameterBlock;
 import dev.eva4j.spi.Buffer;
@@ -48,7 +50,7 @@ public final class BertWeights implements AutoCloseable {
         String prefix;
         if (source.contains(BertTensors.WORD)) prefix = "";
         else if (source.contains("bert." + BertTensors.WORD)) prefix = "bert.";
-        else throw new IllegalArgumentException("weight " + BertTensors.WORD + " (or bert." + BertTensors.WORD
+        else throw new InvalidInputException("weight " + BertTensors.WORD + " (or bert." + BertTensors.WORD
                 + ") is missing: not a BERT checkpoint?");
         ParameterBlock block = ParameterBlock.load(kernels, BertTensors.expected(config), source, n -> prefix + n);
         return new BertWeights(block, config.numLayers());

@@ -1,5 +1,7 @@
 package dev.eva4j.models.data;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.Batch;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -32,8 +34,8 @@ public final class BatchReader implements AutoCloseable {
      */
     public BatchReader(Path file, TextEncoder encoder, int batchSize, int maxLength, boolean useLabelMask,
                        int labelMaskValue, Long shuffleSeed) throws IOException {
-        if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
-        if (maxLength < 1) throw new IllegalArgumentException("--max-length must be >= 1, got " + maxLength);
+        if (batchSize < 1) throw new InvalidInputException("--batch-size must be >= 1, got " + batchSize);
+        if (maxLength < 1) throw new InvalidInputException("--max-length must be >= 1, got " + maxLength);
         this.file = file;
         this.encoder = encoder;
         this.batchSize = batchSize;
@@ -58,7 +60,7 @@ public final class BatchReader implements AutoCloseable {
         List<String> texts = new ArrayList<>();
         for (Example x : examples) if (!x.tokenized()) texts.add(x.text());
         if (!texts.isEmpty() && encoder == null) {
-            throw new IllegalArgumentException(file.getFileName() + ":" + examples.getFirst().line()
+            throw new InvalidInputException(file.getFileName() + ":" + examples.getFirst().line()
                     + ": a \"text\" record needs a tokenizer (the model folder has no tokenizer.json); use input_ids");
         }
         List<int[]> encoded = texts.isEmpty() ? List.of() : encoder.encode(texts, maxLength);

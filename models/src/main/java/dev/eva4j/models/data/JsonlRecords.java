@@ -1,5 +1,7 @@
 package dev.eva4j.models.data;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -61,7 +63,7 @@ final class JsonlRecords {
         return out;
     }
 
-    private IllegalArgumentException bad(String problem) {
-        return new IllegalArgumentException(file.getFileName() + ":" + lineNumber + ": " + problem);
+    private InvalidInputException bad(String problem) {
+        return new InvalidInputException(file.getFileName() + ":" + lineNumber + ": " + problem);
     }
 }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.data;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -81,7 +83,7 @@ public final class ShuffledJsonlReader implements RecordReader {
         if (next >= order.length) return null;
         int i = order[next++];
         long len = ends[i] - starts[i];
-        if (len > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(file.getFileName() + ":" + lines[i] + ": line too long");
+        if (len > Integer.MAX_VALUE - 8) throw new InvalidInputException(file.getFileName() + ":" + lines[i] + ": line too long");
         byte[] bytes = new byte[(int) len];
         raf.seek(starts[i]);
         raf.readFully(bytes);

@@ -1,5 +1,7 @@
 package dev.eva4j.models.hf;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -12,9 +14,9 @@ public final class ConfigJson {
     /** A required integer >= 1. */
     public static int positiveInt(JsonNode config, String field, String source) {
         JsonNode n = config.get(field);
-        if (n == null || n.isNull()) throw new IllegalArgumentException(source + ": config.json has no " + field);
+        if (n == null || n.isNull()) throw new InvalidInputException(source + ": config.json has no " + field);
         if (!n.canConvertToInt() || !n.isIntegralNumber() || n.intValue() < 1) {
-            throw new IllegalArgumentException(source + ": config.json field " + field + " must be a positive integer, got " + n);
+            throw new InvalidInputException(source + ": config.json field " + field + " must be a positive integer, got " + n);
         }
         return n.intValue();
     }
@@ -30,7 +32,7 @@ public final class ConfigJson {
         JsonNode n = config.get(field);
         if (n == null || n.isNull()) return fallback;
         if (!n.isNumber() || !(n.doubleValue() > 0) || Double.isInfinite(n.doubleValue())) {
-            throw new IllegalArgumentException(source + ": config.json field " + field + " must be a positive number, got " + n);
+            throw new InvalidInputException(source + ": config.json field " + field + " must be a positive number, got " + n);
         }
         return n.doubleValue();
     }
@@ -40,7 +42,7 @@ public final class ConfigJson {
         JsonNode n = config.get(field);
         if (n == null || n.isNull()) return fallback;
         if (!n.isTextual()) {
-            throw new IllegalArgumentException(source + ": config.json field " + field + " must be a string, got " + n);
+            throw new InvalidInputException(source + ": config.json field " + field + " must be a string, got " + n);
         }
         return n.textValue();
     }

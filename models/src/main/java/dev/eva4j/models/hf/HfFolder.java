@@ -1,5 +1,7 @@
 package dev.eva4j.models.hf;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -42,17 +44,17 @@ public final class HfFolder implements AutoCloseable {
     /** Reads config.json as a JSON object; one-line IllegalArgumentException when missing or not valid JSON. */
     public static JsonNode readConfig(Path dir) throws IOException {
         Path file = dir.resolve(CONFIG_FILE);
-        if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": not a folder");
+        if (!Files.isDirectory(dir)) throw new InvalidInputException(dir + ": not a folder");
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(dir + ": no " + CONFIG_FILE + " (not a Hugging Face model folder)");
+            throw new InvalidInputException(dir + ": no " + CONFIG_FILE + " (not a Hugging Face model folder)");
         }
         JsonNode node;
         try {
             node = JSON.readTree(file.toFile());
         } catch (JacksonException e) {
-            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getOriginalMessage());
+            throw new InvalidInputException(file + " is not valid JSON: " + e.getOriginalMessage());
         }
-        if (node == null || !node.isObject()) throw new IllegalArgumentException(file + " does not hold a JSON object");
+        if (node == null || !node.isObject()) throw new InvalidInputException(file + " does not hold a JSON object");
         return node;
     }
 
@@ -75,7 +77,7 @@ public final class HfFolder implements AutoCloseable {
     public String modelType() {
         String type = ConfigJson.string(config, "model_type", path.toString(), null);
         if (type == null || type.isBlank()) {
-            throw new IllegalArgumentException(path + ": config.json has no model_type");
+            throw new InvalidInputException(path + ": config.json has no model_type");
         }
         return type;
     }

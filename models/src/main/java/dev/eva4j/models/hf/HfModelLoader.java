@@ -1,5 +1,7 @@
 package dev.eva4j.models.hf;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.TransformerModel;
 import dev.eva4j.spi.Availability;
 import dev.eva4j.spi.ComputeBackend;
@@ -40,8 +42,8 @@ public final class HfModelLoader implements ModelLoader {
     @Override
     public TransformerModel load(Path path, ComputeBackend backend) throws IOException {
         String type = ConfigJson.string(HfFolder.readConfig(path), "model_type", path.toString(), "");
-        if (type.isBlank()) throw new IllegalArgumentException(path + ": config.json has no model_type");
-        var factory = HfArchitectures.find(type).orElseThrow(() -> new IllegalArgumentException(path + ": model_type \""
+        if (type.isBlank()) throw new InvalidInputException(path + ": config.json has no model_type");
+        var factory = HfArchitectures.find(type).orElseThrow(() -> new InvalidInputException(path + ": model_type \""
                 + type + "\" is not supported (supported: " + String.join(", ", HfArchitectures.modelTypes()) + ")"));
         try (HfFolder folder = HfFolder.open(path)) {
             return factory.load(folder, backend);

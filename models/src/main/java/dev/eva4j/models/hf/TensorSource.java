@@ -1,5 +1,7 @@
 package dev.eva4j.models.hf;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.api.safetensors.TensorInfo;
 import dev.eva4j.api.safetensors.TensorReader;
 import dev.eva4j.models.ops.Floats;
@@ -35,9 +37,9 @@ public interface TensorSource {
      * @throws IllegalArgumentException one line naming the tensor and, for a mismatch, expected and actual shape
      */
     default MemorySegment require(String name, Arena arena, long... expected) {
-        long[] actual = shape(name).orElseThrow(() -> new IllegalArgumentException("weight " + name + " is missing"));
+        long[] actual = shape(name).orElseThrow(() -> new InvalidInputException("weight " + name + " is missing"));
         if (!Arrays.equals(actual, expected)) {
-            throw new IllegalArgumentException("weight " + name + " has shape " + Arrays.toString(actual) + ", expected "
+            throw new InvalidInputException("weight " + name + " has shape " + Arrays.toString(actual) + ", expected "
                     + Arrays.toString(expected));
         }
         return floats(name, arena);
@@ -80,7 +82,7 @@ public interface TensorSource {
             @Override
             public MemorySegment floats(String name, Arena arena) {
                 FloatTensor t = copy.get(name);
-                if (t == null) throw new IllegalArgumentException("weight " + name + " is missing");
+                if (t == null) throw new InvalidInputException("weight " + name + " is missing");
                 return Floats.of(arena, t.values());
             }
         };

@@ -1,5 +1,7 @@
 package dev.eva4j.models.llama;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -34,7 +36,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
 
     public LlamaConfig {
         if (!MODEL_TYPES.contains(modelType)) {
-            throw new IllegalArgumentException("model_type \"" + modelType + "\" is not a Llama-family type " + MODEL_TYPES);
+            throw new InvalidInputException("model_type \"" + modelType + "\" is not a Llama-family type " + MODEL_TYPES);
         }
         positive("vocab_size", vocabSize);
         positive("hidden_size", hiddenSize);
@@ -45,12 +47,12 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
         positive("head_dim", headDim);
         positive("max_position_embeddings", maxPositionEmbeddings);
         if (numHeads % numKvHeads != 0) {
-            throw new IllegalArgumentException("num_key_value_heads (" + numKvHeads + ") must divide num_attention_heads ("
+            throw new InvalidInputException("num_key_value_heads (" + numKvHeads + ") must divide num_attention_heads ("
                     + numHeads + ")");
         }
-        if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim must be even for RoPE, got " + headDim);
-        if (!(rmsNormEps > 0)) throw new IllegalArgumentException("rms_norm_eps must be > 0, got " + rmsNormEps);
-        if (!(ropeTheta > 1)) throw new IllegalArgumentException("rope_theta must be > 1, got " + ropeTheta);
+        if (headDim % 2 != 0) throw new InvalidInputException("head_dim must be even for RoPE, got " + headDim);
+        if (!(rmsNormEps > 0)) throw new InvalidInputException("rms_norm_eps must be > 0, got " + rmsNormEps);
+        if (!(ropeTheta > 1)) throw new InvalidInputException("rope_theta must be > 1, got " + ropeTheta);
     }
 
     /** Width of the query projection's output: heads * head_dim. */
@@ -71,18 +73,18 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     public static LlamaConfig read(Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve("config.json") : path;
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(file + " does not exist; a Hugging Face model folder holds config.json");
+            throw new InvalidInputException(file + " does not exist; a Hugging Face model folder holds config.json");
         }
         JsonNode root;
         try {
             root = JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            throw new InvalidInputException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
         }
         try {
             return parse(root);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+            throw new InvalidInputException(file + ": " + e.getMessage(), e);
         }
     }
 
@@ -92,14 +94,14 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
      * @throws IllegalArgumentException one line naming the missing or invalid field
      */
     public static LlamaConfig parse(JsonNode root) {
-        if (root == null || !root.isObject()) throw new IllegalArgumentException("config.json must hold a JSON object");
+        if (root == null || !root.isObject()) throw new InvalidInputException("config.json must hold a JSON object");
         String type = text(root, "model_type");
         if (!MODEL_TYPES.contains(type)) {
-            throw new IllegalArgumentException("model_type \"" + type + "\" is not a Llama-family type " + MODEL_TYPES);
+            throw new InvalidInputException("model_type \"" + type + "\" is not a Llama-family type " + MODEL_TYPES);
         }
         String act = optText(root, "hidden_act", "silu");
-        if (!act.equals("silu")) throw new IllegalArgumentException("hidden_act \"" + act + "\" is not supported (only silu)");
-        if (optBool(root, "mlp_bias", false)) throw new IllegalArgumentException("mlp_bias=true is not supported");
+        if (!act.equals("silu")) throw new InvalidInputException("hidden_act \"" + act + "\" is not supported (only silu)");
+        if (optBool(root, "mlp_bias", false)) throw new InvalidInputException("mlp_bias=true is not supported");
         int hidden = integer(root, "hidden_size");
         int heads = integer(root, "num_attention_heads");
         int kvHeads = optInt(root, "num_key_value_heads", heads);
@@ -108,7 +110,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
             headDim = integer(root, "head_dim");
         } else {
             if (heads <= 0 || hidden % heads != 0) {
-                throw new IllegalArgumentException("head_dim is missing and hidden_size (" + hidden
+                throw new InvalidInputException("head_dim is missing and hidden_size (" + hidden
                         + ") is not a multiple of num_attention_heads (" + heads + ")");
             }
             headDim = hidden / heads;
@@ -141,7 +143,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     }
 
     private static Rope.Llama3Scaling ropeScaling(JsonNode node, String field) {
-        if (!node.isObject()) throw new IllegalArgumentException(field + " must be an object or null");
+        if (!node.isObject()) throw new InvalidInputException(field + " must be an object or null");
         String kind = present(node, "rope_type") ? text(node, "rope_type", field + ".rope_type")
                 : present(node, "type") ? text(node, "type", field + ".type") : "default";
         return switch (kind) {
@@ -150,7 +152,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
                     number(node, "low_freq_factor", field + ".low_freq_factor"),
                     number(node, "high_freq_factor", field + ".high_freq_factor"),
                     integer(node, "original_max_position_embeddings", field + ".original_max_position_embeddings"));
-            default -> throw new IllegalArgumentException(field + " type \"" + kind
+            default -> throw new InvalidInputException(field + " type \"" + kind
                     + "\" is not supported (supported: llama3, or none)");
         };
     }
@@ -192,7 +194,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     }
 
     private static void positive(String field, int value) {
-        if (value < 1) throw new IllegalArgumentException(field + " must be >= 1, got " + value);
+        if (value < 1) throw new InvalidInputException(field + " must be >= 1, got " + value);
     }
 
     private static boolean present(JsonNode o, String field) {
@@ -205,8 +207,8 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
 
     private static String text(JsonNode o, String field, String label) {
         JsonNode v = o.get(field);
-        if (v == null || v.isNull()) throw new IllegalArgumentException("missing field " + label);
-        if (!v.isTextual()) throw new IllegalArgumentException("field " + label + " must be a string, got " + v);
+        if (v == null || v.isNull()) throw new InvalidInputException("missing field " + label);
+        if (!v.isTextual()) throw new InvalidInputException("field " + label + " must be a string, got " + v);
         return v.asText();
     }
 
@@ -220,9 +222,9 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
 
     private static int integer(JsonNode o, String field, String label) {
         JsonNode v = o.get(field);
-        if (v == null || v.isNull()) throw new IllegalArgumentException("missing field " + label);
+        if (v == null || v.isNull()) throw new InvalidInputException("missing field " + label);
         if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new IllegalArgumentException("field " + label + " must be an integer, got " + v);
+            throw new InvalidInputException("field " + label + " must be an integer, got " + v);
         }
         return v.intValue();
     }
@@ -237,8 +239,8 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
 
     private static double number(JsonNode o, String field, String label) {
         JsonNode v = o.get(field);
-        if (v == null || v.isNull()) throw new IllegalArgumentException("missing field " + label);
-        if (!v.isNumber()) throw new IllegalArgumentException("field " + label + " must be a number, got " + v);
+        if (v == null || v.isNull()) throw new InvalidInputException("missing field " + label);
+        if (!v.isNumber()) throw new InvalidInputException("field " + label + " must be a number, got " + v);
         return v.doubleValue();
     }
 
@@ -249,7 +251,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
     private static boolean optBool(JsonNode o, String field, boolean dflt) {
         if (!present(o, field)) return dflt;
         JsonNode v = o.get(field);
-        if (!v.isBoolean()) throw new IllegalArgumentException("field " + field + " must be true or false, got " + v);
+        if (!v.isBoolean()) throw new InvalidInputException("field " + field + " must be true or false, got " + v);
         return v.booleanValue();
     }
 }

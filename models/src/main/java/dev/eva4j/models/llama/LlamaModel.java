@@ -1,5 +1,7 @@
 package dev.eva4j.models.llama;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.Batch;
 import dev.eva4j.models.LinearModule;
 import dev.eva4j.models.TransformerModel;
@@ -102,7 +104,7 @@ public final class LlamaModel implements TransformerModel {
         try {
             config = LlamaConfig.parse(folder.config());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(folder.path() + ": config.json: " + e.getMessage(), e);
+            throw new InvalidInputException(folder.path() + ": config.json: " + e.getMessage(), e);
         }
         return new LlamaModel(config, LlamaWeights.load(config, folder.tensors(), kernels));
     }
@@ -223,6 +225,7 @@ public final class LlamaModel implements TransformerModel {
 
     private Pass reuse(Pass pass, Batch batch, Lora lora, boolean train) {
         if (closed) throw new IllegalStateException(this + " is closed");
+        batch.requireIdsBelow(config.vocabSize(), train, IGNORE_INDEX); // labels are next-token targets in training
         if (pass != null && pass.B == batch.batchSize() && pass.T == batch.seqLen() && pass.lora == lora) return pass;
         if (pass != null) pass.close();
         return new Pass(batch.batchSize(), batch.seqLen(), lora, train);

@@ -1,5 +1,7 @@
 package dev.eva4j.models.llama;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.hf.TensorSource;
 import dev.eva4j.models.nn.ParameterBlock;
 import dev.eva4j.spi.Buffer;
@@ -52,11 +54,11 @@ public final class LlamaWeights implements AutoCloseable {
     public static LlamaWeights load(LlamaConfig config, TensorSource source, Kernels kernels) {
         List<ParameterBlock.Spec> specs = LlamaTensors.expected(config);
         for (ParameterBlock.Spec s : specs) {
-            long[] shape = source.shape(s.name()).orElseThrow(() -> new IllegalArgumentException("weight " + s.name()
+            long[] shape = source.shape(s.name()).orElseThrow(() -> new InvalidInputException("weight " + s.name()
                     + " is missing (" + config.modelType() + ", " + config.numLayers() + " layers, tie_word_embeddings="
                     + config.tieWordEmbeddings() + ")"));
             if (!Arrays.equals(shape, s.shape())) {
-                throw new IllegalArgumentException("weight " + s.name() + " has shape " + Arrays.toString(shape)
+                throw new InvalidInputException("weight " + s.name() + " has shape " + Arrays.toString(shape)
                         + ", expected " + Arrays.toString(s.shape()) + " from config.json");
             }
         }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.nn;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.Batch;
 import dev.eva4j.models.TransformerModel;
 import dev.eva4j.spi.Buffer;
@@ -33,7 +35,7 @@ public final class ClassificationHead implements AutoCloseable {
      * nn.Linear default (uniform in +-1/sqrt(C), seeded), the bias at 0.
      */
     public ClassificationHead(Kernels kernels, int hiddenSize, int numLabels, Pooling pooling, long seed) {
-        if (numLabels < 2) throw new IllegalArgumentException("classification needs at least 2 labels, got " + numLabels);
+        if (numLabels < 2) throw new InvalidInputException("classification needs at least 2 labels, got " + numLabels);
         this.k = kernels;
         this.hidden = hiddenSize;
         this.labels = numLabels;

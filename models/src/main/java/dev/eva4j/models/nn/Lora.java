@@ -1,5 +1,7 @@
 package dev.eva4j.models.nn;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.spi.Buffer;
 import dev.eva4j.spi.Kernels;
 import java.util.ArrayList;
@@ -17,9 +19,9 @@ public final class Lora implements AutoCloseable {
     /** One adapted module: its path, shape, rank and scaling (alpha / r, or alpha / sqrt(r) for rsLoRA). */
     public record Module(String path, int in, int out, int rank, float scale) {
         public Module {
-            if (rank < 1) throw new IllegalArgumentException("LoRA rank of " + path + " must be >= 1, got " + rank);
+            if (rank < 1) throw new InvalidInputException("LoRA rank of " + path + " must be >= 1, got " + rank);
             if (rank > Math.min(in, out)) {
-                throw new IllegalArgumentException("LoRA rank " + rank + " of " + path + " exceeds min(in, out) = "
+                throw new InvalidInputException("LoRA rank " + rank + " of " + path + " exceeds min(in, out) = "
                         + Math.min(in, out));
             }
         }
@@ -43,7 +45,7 @@ public final class Lora implements AutoCloseable {
 
     /** Zero-initialised adapters (initialise with {@link #params()}' write, e.g. from EVA or PEFT's default). */
     public Lora(Kernels kernels, List<Module> modules, float dropout, long seed) {
-        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
+        if (!(dropout >= 0 && dropout < 1)) throw new InvalidInputException("LoRA dropout must be in [0, 1), got " + dropout);
         var specs = new ArrayList<ParameterBlock.Spec>();
         for (Module m : modules) {
             if (this.modules.put(m.path(), m) != null) throw new IllegalArgumentException("LoRA module " + m.path() + " listed twice");

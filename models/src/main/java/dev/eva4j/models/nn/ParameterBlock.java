@@ -1,5 +1,7 @@
 package dev.eva4j.models.nn;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.hf.TensorSource;
 import dev.eva4j.spi.Buffer;
 import dev.eva4j.spi.Kernels;
@@ -66,10 +68,10 @@ public final class ParameterBlock implements AutoCloseable {
                                       UnaryOperator<String> sourceName) {
         for (Spec s : specs) {
             String name = sourceName.apply(s.name());
-            long[] actual = source.shape(name).orElseThrow(() -> new IllegalArgumentException("weight " + name
+            long[] actual = source.shape(name).orElseThrow(() -> new InvalidInputException("weight " + name
                     + " is missing"));
             if (!Arrays.equals(actual, s.shape())) {
-                throw new IllegalArgumentException("weight " + name + " has shape " + Arrays.toString(actual)
+                throw new InvalidInputException("weight " + name + " has shape " + Arrays.toString(actual)
                         + ", expected " + Arrays.toString(s.shape()));
             }
         }

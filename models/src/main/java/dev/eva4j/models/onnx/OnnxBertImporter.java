@@ -1,5 +1,7 @@
 package dev.eva4j.models.onnx;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -23,6 +25,8 @@ import org.slf4j.LoggerFactory;
  *   <li>The linear weights are anonymous ({@code onnx::MatMul_787}, stored [in, out]); each is named after the
  *       MatMul node that consumes it ({@code /encoder/layer.0/attention/self/query/MatMul} ->
  *       {@code encoder.layer.0.attention.self.query.weight}) and transposed to [out, in].</li>
+ *   <li>A quantized export (int8 weights, e.g. all-MiniLM-L6-v2-q) is dequantized to float32 on import
+ *       ({@link OnnxDequantizer}); a MatMulInteger node {@code .../query/MatMul_quant} names its weight like a MatMul.</li>
  *   <li>The number of attention heads is not in the weights. It is read from layer 0's attention Reshape: its shape
  *       input is a Concat (or constant) ending in the constants [heads, head_dim] with heads * head_dim == hidden
  *       (all-MiniLM-L6-v2: [12, 32]). If no such Reshape exists, the scale constant of the attention scores
@@ -55,16 +59,27 @@ public final class OnnxBertImporter {
 
     /** Imports {@code graph}; {@code source} names the file in error messages. */
     public static Imported importBert(OnnxGraph graph, String source) {
+        OnnxDequantizer quantized = new OnnxDequantizer(graph, source);
         Map<String, OnnxTensor> out = new LinkedHashMap<>();
         for (OnnxTensor t : graph.initializers().values()) {
-            if (t.dataType() == OnnxTensor.FLOAT && !t.name().startsWith("onnx::")) out.put(t.name(), t);
+            if (t.dataType() != OnnxTensor.FLOAT || t.name().startsWith("onnx::")) continue;
+            if (t.name().endsWith(OnnxDequantizer.SCALE) && graph.initializers().containsKey(
+                    t.name().substring(0, t.name().length() - OnnxDequantizer.SCALE.length()) + OnnxDequantizer.QUANTIZED)) {
+                continue; // the scale of a quantized tensor
+            }
+            out.put(t.name(), t);
         }
+        out.putAll(quantized.namedTensors());
         Map<String, String> claimedBy = new HashMap<>();
         for (OnnxNode n : graph.nodes()) {
-            if (!n.opType().equals("MatMul") || n.inputs().size() != 2) continue;
-            OnnxTensor w = graph.initializers().get(n.inputs().get(1));
-            if (w == null || w.dataType() != OnnxTensor.FLOAT || w.dims().length != 2) continue;
-            String module = moduleName(n.name());
+            boolean integer = n.opType().equals("MatMulInteger");
+            if (!(integer || n.opType().equals("MatMul")) || n.inputs().size() < 2) continue;
+            if (!integer && n.inputs().size() != 2) continue;
+            OnnxTensor w = (integer ? quantized.matMulIntegerWeight(n) : quantized.matMulWeight(n.inputs().get(1)))
+                    .orElse(null);
+            if (w == null || w.dims().length != 2) continue;
+            String module = moduleName(integer && n.name().endsWith("_quant")
+                    ? n.name().substring(0, n.name().length() - "_quant".length()) : n.name());
             if (module == null) {
                 throw bad(source, "MatMul node '" + n.name() + "' uses weight '" + w.name()
                         + "' but its name does not end in /MatMul, so the module it belongs to is unknown");
@@ -76,7 +91,7 @@ public final class OnnxBertImporter {
             }
             out.put(name, transpose(name, w));
         }
-        OnnxBertDims dims = dims(graph, out, source);
+        OnnxBertDims dims = dims(graph, out, source, OnnxDequantizer.isQuantized(graph));
         return new Imported(dims, out);
     }
 
@@ -102,12 +117,14 @@ public final class OnnxBertImporter {
         return new OnnxTensor(name, OnnxTensor.FLOAT, new long[] {outF, in}, MemorySegment.ofArray(dst));
     }
 
-    private static OnnxBertDims dims(OnnxGraph graph, Map<String, OnnxTensor> t, String source) {
-        long[] word = shape(t, "embeddings.word_embeddings.weight", 2, source);
-        long[] pos = shape(t, "embeddings.position_embeddings.weight", 2, source);
-        long[] type = shape(t, "embeddings.token_type_embeddings.weight", 2, source);
-        shape(t, "embeddings.LayerNorm.weight", 1, source);
-        shape(t, "embeddings.LayerNorm.bias", 1, source);
+    private static OnnxBertDims dims(OnnxGraph graph, Map<String, OnnxTensor> t, String source, boolean quantized) {
+        String missing = quantized ? " (the export is quantized: it holds int8 weights, in a form eva4j does not "
+                + "dequantize; it reads ONNX Runtime's MatMulInteger and DequantizeLinear forms)" : "";
+        long[] word = shape(t, "embeddings.word_embeddings.weight", 2, source, missing);
+        long[] pos = shape(t, "embeddings.position_embeddings.weight", 2, source, missing);
+        long[] type = shape(t, "embeddings.token_type_embeddings.weight", 2, source, missing);
+        shape(t, "embeddings.LayerNorm.weight", 1, source, missing);
+        shape(t, "embeddings.LayerNorm.bias", 1, source, missing);
         int hidden = Math.toIntExact(word[1]);
         TreeSet<Integer> layers = new TreeSet<>();
         for (String name : t.keySet()) {
@@ -119,7 +136,10 @@ public final class OnnxBertImporter {
             throw bad(source, "encoder layers are not numbered 0.." + (layers.size() - 1) + ": " + layers);
         }
         for (int l : layers) {
-            for (String suffix : LAYER_TENSORS) shape(t, "encoder.layer." + l + "." + suffix, suffix.endsWith("weight") && !suffix.contains("LayerNorm") ? 2 : 1, source);
+            for (String suffix : LAYER_TENSORS) {
+                shape(t, "encoder.layer." + l + "." + suffix,
+                        suffix.endsWith("weight") && !suffix.contains("LayerNorm") ? 2 : 1, source, missing);
+            }
         }
         int intermediate = Math.toIntExact(t.get("encoder.layer.0.intermediate.dense.bias").dims()[0]);
         int heads = heads(graph, hidden, source);
@@ -127,9 +147,9 @@ public final class OnnxBertImporter {
                 Math.toIntExact(pos[0]), Math.toIntExact(type[0]), layerNormEps(graph), "gelu");
     }
 
-    private static long[] shape(Map<String, OnnxTensor> t, String name, int rank, String source) {
+    private static long[] shape(Map<String, OnnxTensor> t, String name, int rank, String source, String whyMissing) {
         OnnxTensor x = t.get(name);
-        if (x == null) throw bad(source, "tensor '" + name + "' is missing");
+        if (x == null) throw bad(source, "tensor '" + name + "' is missing" + whyMissing);
         if (x.dims().length != rank) {
             throw bad(source, "tensor '" + name + "' has shape " + Arrays.toString(x.dims()) + ", expected rank " + rank);
         }
@@ -196,8 +216,8 @@ public final class OnnxBertImporter {
         return 1e-12;
     }
 
-    private static IllegalArgumentException bad(String source, String problem) {
-        return new IllegalArgumentException("ONNX model " + source + " is not a BERT export eva4j can import: "
+    private static InvalidInputException bad(String source, String problem) {
+        return new InvalidInputException("ONNX model " + source + " is not a BERT export eva4j can import: "
                 + OnnxModelReader.oneLine(problem));
     }
 }

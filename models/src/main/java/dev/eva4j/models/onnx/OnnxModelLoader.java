@@ -1,5 +1,7 @@
 package dev.eva4j.models.onnx;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.bert.BertConfig;
 import dev.eva4j.models.bert.BertModel;
 import dev.eva4j.spi.Availability;
@@ -53,7 +55,7 @@ public final class OnnxModelLoader implements ModelLoader {
     public BertModel load(Path path, ComputeBackend backend) throws IOException {
         Path file = find(path);
         if (file == null) {
-            throw new IllegalArgumentException(path + " is neither a .onnx file nor a folder holding exactly one");
+            throw new InvalidInputException(path + " is neither a .onnx file nor a folder holding exactly one");
         }
         OnnxBertImporter.Imported imp = OnnxBertImporter.importBert(OnnxModelReader.read(file), file.toString());
         return BertModel.create(config(imp.dims()), new OnnxTensorSource(imp.tensors()), backend);

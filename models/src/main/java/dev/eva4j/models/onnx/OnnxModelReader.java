@@ -1,5 +1,7 @@
 package dev.eva4j.models.onnx;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.onnx.ProtoReader.ByteList;
 import dev.eva4j.models.onnx.ProtoReader.LongList;
 import dev.eva4j.models.onnx.ProtoReader.ProtoException;
@@ -18,8 +20,8 @@ import java.util.Map;
 
 /**
  * Reads an ONNX model file (protobuf ModelProto) far enough to import weights: the graph's nodes (name, op type,
- * inputs, outputs, INT/INTS/TENSOR attributes), its initializers (FLOAT and INT64 data from {@code raw_data},
- * {@code float_data} or {@code int64_data}) and its input/output names. No protobuf library: the wire format is
+ * inputs, outputs, INT/INTS/TENSOR attributes), its initializers (FLOAT, INT64, INT32, INT8 and UINT8 data from
+ * {@code raw_data}, {@code float_data}, {@code int64_data} or {@code int32_data}) and its input/output names. No protobuf library: the wire format is
  * decoded by {@link ProtoReader}, and unknown fields are skipped.
  *
  * <p>A file that is not a well-formed ONNX model (truncated, corrupted, external data, over 2 GiB) is an
@@ -49,6 +51,7 @@ public final class OnnxModelReader {
     private static final int TENSOR_DIMS = 1;
     private static final int TENSOR_DATA_TYPE = 2;
     private static final int TENSOR_FLOAT_DATA = 4;
+    private static final int TENSOR_INT32_DATA = 5;
     private static final int TENSOR_INT64_DATA = 7;
     private static final int TENSOR_NAME = 8;
     private static final int TENSOR_RAW_DATA = 9;
@@ -64,10 +67,10 @@ public final class OnnxModelReader {
         try {
             size = Files.size(file);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("ONNX model " + file + " does not exist");
+            throw new InvalidInputException("ONNX model " + file + " does not exist");
         }
         if (size > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("ONNX model " + file + " is " + size
+            throw new InvalidInputException("ONNX model " + file + " is " + size
                     + " bytes; models over 2 GiB (external data) are not supported");
         }
         return parse(Files.readAllBytes(file), file.toString());
@@ -88,7 +91,7 @@ public final class OnnxModelReader {
             if (graph == null) throw new ProtoException("no graph in the model");
             return graph;
         } catch (ProtoException | ArithmeticException e) {
-            throw new IllegalArgumentException("ONNX model " + source + " is not valid: " + oneLine(e.getMessage())
+            throw new InvalidInputException("ONNX model " + source + " is not valid: " + oneLine(e.getMessage())
                     + " (truncated or corrupted file?)");
         }
     }
@@ -180,6 +183,7 @@ public final class OnnxModelReader {
         int[] raw = null;
         ByteList floatData = new ByteList();
         LongList int64Data = new LongList();
+        LongList int32Data = new LongList(); // also holds INT8 and UINT8 values when there is no raw_data
         boolean external = false;
         while (t.hasMore()) {
             switch (t.nextField()) {
@@ -187,6 +191,7 @@ public final class OnnxModelReader {
                 case TENSOR_DATA_TYPE -> dataType = (int) t.varint();
                 case TENSOR_FLOAT_DATA -> t.fixed32s(floatData);
                 case TENSOR_INT64_DATA -> t.varints(int64Data);
+                case TENSOR_INT32_DATA -> t.varints(int32Data);
                 case TENSOR_NAME -> name = t.string();
                 case TENSOR_RAW_DATA -> raw = t.lenRange();
                 case TENSOR_DATA_LOCATION -> external = t.varint() == 1;
@@ -210,12 +215,23 @@ public final class OnnxModelReader {
             ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(v.length, 8)).order(ByteOrder.LITTLE_ENDIAN);
             for (long x : v) b.putLong(x);
             data = MemorySegment.ofArray(b.array());
+        } else if (dataType == OnnxTensor.INT8 || dataType == OnnxTensor.UINT8) {
+            long[] v = int32Data.toArray();
+            byte[] b = new byte[v.length];
+            for (int i = 0; i < v.length; i++) b[i] = (byte) v[i];
+            data = MemorySegment.ofArray(b);
+        } else if (dataType == OnnxTensor.INT32) {
+            long[] v = int32Data.toArray();
+            ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(v.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
+            for (long x : v) b.putInt((int) x);
+            data = MemorySegment.ofArray(b.array());
         } else {
             data = MemorySegment.NULL; // other types: kept for their name and shape only
         }
         int elementBytes = switch (dataType) {
-            case OnnxTensor.FLOAT -> 4;
+            case OnnxTensor.FLOAT, OnnxTensor.INT32 -> 4;
             case OnnxTensor.INT64 -> 8;
+            case OnnxTensor.INT8, OnnxTensor.UINT8 -> 1;
             default -> 0;
         };
         if (elementBytes > 0 && data.byteSize() != Math.multiplyExact(numel, elementBytes)) {

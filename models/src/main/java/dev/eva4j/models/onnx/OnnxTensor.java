@@ -14,9 +14,13 @@ import java.util.Arrays;
  */
 public record OnnxTensor(String name, int dataType, long[] dims, MemorySegment bytes) {
     public static final int FLOAT = 1;
+    public static final int UINT8 = 2;
+    public static final int INT8 = 3;
+    public static final int INT32 = 6;
     public static final int INT64 = 7;
 
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public OnnxTensor {
@@ -45,6 +49,25 @@ public record OnnxTensor(String name, int dataType, long[] dims, MemorySegment b
     public long[] longs() {
         require(INT64, "INT64");
         return bytes.toArray(I64_LE);
+    }
+
+    /** The values of an INT8, UINT8 (as 0..255) or INT32 tensor, copied into a new array. */
+    public int[] ints() {
+        int n = Math.toIntExact(numel());
+        int[] out = new int[n];
+        switch (dataType) {
+            case INT8 -> { for (int i = 0; i < n; i++) out[i] = bytes.get(ValueLayout.JAVA_BYTE, i); }
+            case UINT8 -> { for (int i = 0; i < n; i++) out[i] = bytes.get(ValueLayout.JAVA_BYTE, i) & 0xff; }
+            case INT32 -> { for (int i = 0; i < n; i++) out[i] = bytes.get(I32_LE, 4L * i); }
+            default -> throw new IllegalArgumentException("ONNX tensor '" + name + "' has data type " + dataType
+                    + ", not INT8, UINT8 or INT32");
+        }
+        return out;
+    }
+
+    /** Whether this is an 8-bit integer tensor (the weights of a quantized export). */
+    public boolean isInt8() {
+        return dataType == INT8 || dataType == UINT8;
     }
 
     private void require(int type, String typeName) {

@@ -1,5 +1,7 @@
 package dev.eva4j.models.onnx;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.hf.TensorSource;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,8 +33,8 @@ final class OnnxTensorSource implements TensorSource {
     @Override
     public MemorySegment floats(String name, Arena arena) {
         OnnxTensor t = tensors.get(name);
-        if (t == null) throw new IllegalArgumentException("weight " + name + " is missing");
-        if (t.dataType() != OnnxTensor.FLOAT) throw new IllegalArgumentException("weight " + name + " is not FLOAT");
+        if (t == null) throw new InvalidInputException("weight " + name + " is missing");
+        if (t.dataType() != OnnxTensor.FLOAT) throw new InvalidInputException("weight " + name + " is not FLOAT");
         long n = t.numel();
         MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, n); // native order
         for (long i = 0; i < n; i++) out.setAtIndex(ValueLayout.JAVA_FLOAT, i, t.bytes().get(F32_LE, i * 4));

@@ -1,5 +1,7 @@
 package dev.eva4j.models.ops;
 
+import dev.eva4j.spi.InvalidInputException;
+
 /**
  * Rotary position embeddings (the rotation itself is a kernel: {@code Kernels.ropeForward}) in Hugging Face Llama's rotate-half convention: with h = HS/2 and angle
  * a_i = position * invFreq[i] (a float32 product, as HF computes it),
@@ -15,7 +17,7 @@ public final class Rope {
     public record Llama3Scaling(double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions) {
         public Llama3Scaling {
             if (!(factor > 0) || !(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor) || originalMaxPositions < 1) {
-                throw new IllegalArgumentException("llama3 rope_scaling needs factor > 0, 0 < low_freq_factor < "
+                throw new InvalidInputException("llama3 rope_scaling needs factor > 0, 0 < low_freq_factor < "
                         + "high_freq_factor and original_max_position_embeddings >= 1; got factor=" + factor
                         + ", low_freq_factor=" + lowFreqFactor + ", high_freq_factor=" + highFreqFactor
                         + ", original_max_position_embeddings=" + originalMaxPositions);
@@ -28,8 +30,8 @@ public final class Rope {
      * scaling when {@code scaling} is not null. Shapes: out [HS/2].
      */
     public static float[] inverseFrequencies(int headSize, double theta, Llama3Scaling scaling) {
-        if (headSize < 2 || headSize % 2 != 0) throw new IllegalArgumentException("RoPE head size must be even, got " + headSize);
-        if (!(theta > 1)) throw new IllegalArgumentException("rope_theta must be > 1, got " + theta);
+        if (headSize < 2 || headSize % 2 != 0) throw new InvalidInputException("RoPE head size must be even, got " + headSize);
+        if (!(theta > 1)) throw new InvalidInputException("rope_theta must be > 1, got " + theta);
         int half = headSize / 2;
         float[] inv = new float[half];
         for (int i = 0; i < half; i++) {

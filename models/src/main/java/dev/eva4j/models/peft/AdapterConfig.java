@@ -1,5 +1,7 @@
 package dev.eva4j.models.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -41,26 +43,26 @@ record AdapterConfig(int r, double alpha, double dropout, boolean rslora, String
     static AdapterConfig read(Path dir) throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(dir + ": no " + FILE + " (not a PEFT adapter folder)");
+            throw new InvalidInputException(dir + ": no " + FILE + " (not a PEFT adapter folder)");
         }
         JsonNode n;
         try {
             n = JSON.readTree(file.toFile());
         } catch (JacksonException e) {
-            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getOriginalMessage());
+            throw new InvalidInputException(file + " is not valid JSON: " + e.getOriginalMessage());
         }
-        if (n == null || !n.isObject()) throw new IllegalArgumentException(file + " does not hold a JSON object");
+        if (n == null || !n.isObject()) throw new InvalidInputException(file + " does not hold a JSON object");
         String where = file.toString();
         String type = text(n, "peft_type", where);
-        if (type == null) throw new IllegalArgumentException(where + ": no peft_type (not a PEFT adapter config)");
+        if (type == null) throw new InvalidInputException(where + ": no peft_type (not a PEFT adapter config)");
         if (!type.equals("LORA")) {
-            throw new IllegalArgumentException(where + ": peft_type is " + type + "; eva4j reads LORA adapters only");
+            throw new InvalidInputException(where + ": peft_type is " + type + "; eva4j reads LORA adapters only");
         }
         refuse(n, "use_dora", where, "DoRA adapters are not supported");
         refuse(n, "fan_in_fan_out", where, "weights stored [in, out] (GPT-2's Conv1D) are not supported");
         String bias = text(n, "bias", where);
         if (bias != null && !bias.equals("none")) {
-            throw new IllegalArgumentException(where + ": bias is \"" + bias + "\"; eva4j reads adapters with bias \"none\"");
+            throw new InvalidInputException(where + ": bias is \"" + bias + "\"; eva4j reads adapters with bias \"none\"");
         }
         int r = n.hasNonNull("r") ? positiveInt(n.get("r"), "r", where) : 8;
         double alpha = n.hasNonNull("lora_alpha") ? positive(n.get("lora_alpha"), "lora_alpha", where) : 8;
@@ -68,7 +70,7 @@ record AdapterConfig(int r, double alpha, double dropout, boolean rslora, String
         if (n.hasNonNull("lora_dropout")) {
             JsonNode d = n.get("lora_dropout");
             if (!d.isNumber() || !(d.doubleValue() >= 0 && d.doubleValue() < 1)) {
-                throw new IllegalArgumentException(where + ": lora_dropout must be a number in [0, 1), got " + d);
+                throw new InvalidInputException(where + ": lora_dropout must be a number in [0, 1), got " + d);
             }
             dropout = d.doubleValue();
         }
@@ -85,16 +87,16 @@ record AdapterConfig(int r, double alpha, double dropout, boolean rslora, String
         List<String> save = new ArrayList<>();
         JsonNode m = n.get("modules_to_save");
         if (m != null && !m.isNull()) {
-            if (!m.isArray()) throw new IllegalArgumentException(where + ": modules_to_save must be a list of names, got " + m);
+            if (!m.isArray()) throw new InvalidInputException(where + ": modules_to_save must be a list of names, got " + m);
             for (JsonNode x : m) {
-                if (!x.isTextual()) throw new IllegalArgumentException(where + ": modules_to_save holds a non-name " + x);
+                if (!x.isTextual()) throw new InvalidInputException(where + ": modules_to_save holds a non-name " + x);
                 save.add(x.textValue());
             }
         }
         JsonNode init = n.get("init_lora_weights");
         String initName = init == null || init.isNull() ? "true" : init.isBoolean() ? String.valueOf(init.booleanValue())
                 : init.isTextual() ? init.textValue() : null;
-        if (initName == null) throw new IllegalArgumentException(where + ": init_lora_weights must be a boolean or a name, got " + init);
+        if (initName == null) throw new InvalidInputException(where + ": init_lora_weights must be a boolean or a name, got " + init);
         var meta = new PeftLoraAdapter.Meta(text(n, "base_model_name_or_path", where), text(n, "task_type", where), initName);
         return new AdapterConfig(r, alpha, dropout, rslora, targets, ranks, alphas, save, meta);
     }
@@ -109,12 +111,12 @@ record AdapterConfig(int r, double alpha, double dropout, boolean rslora, String
             return "re:" + s;
         }
         if (!t.isArray() || t.isEmpty()) {
-            throw new IllegalArgumentException(where + ": target_modules must be a non-empty list of names or a regex string, got " + t);
+            throw new InvalidInputException(where + ": target_modules must be a non-empty list of names or a regex string, got " + t);
         }
         var names = new ArrayList<String>();
         for (JsonNode x : t) {
             if (!x.isTextual() || x.textValue().isBlank() || x.textValue().contains(",")) {
-                throw new IllegalArgumentException(where + ": target_modules holds " + x + ", not a module name");
+                throw new InvalidInputException(where + ": target_modules holds " + x + ", not a module name");
             }
             names.add(x.textValue());
         }
@@ -165,40 +167,40 @@ record AdapterConfig(int r, double alpha, double dropout, boolean rslora, String
     private static String text(JsonNode n, String field, String where) {
         JsonNode v = n.get(field);
         if (v == null || v.isNull()) return null;
-        if (!v.isTextual()) throw new IllegalArgumentException(where + ": " + field + " must be a string, got " + v);
+        if (!v.isTextual()) throw new InvalidInputException(where + ": " + field + " must be a string, got " + v);
         return v.textValue();
     }
 
     private static boolean bool(JsonNode n, String field, String where) {
         JsonNode v = n.get(field);
         if (v == null || v.isNull()) return false;
-        if (!v.isBoolean()) throw new IllegalArgumentException(where + ": " + field + " must be true or false, got " + v);
+        if (!v.isBoolean()) throw new InvalidInputException(where + ": " + field + " must be true or false, got " + v);
         return v.booleanValue();
     }
 
     private static void refuse(JsonNode n, String field, String where, String why) {
-        if (bool(n, field, where)) throw new IllegalArgumentException(where + ": " + field + " is true; " + why);
+        if (bool(n, field, where)) throw new InvalidInputException(where + ": " + field + " is true; " + why);
     }
 
     private static Map<String, JsonNode> object(JsonNode n, String field, String where) {
         JsonNode v = n.get(field);
         var out = new LinkedHashMap<String, JsonNode>();
         if (v == null || v.isNull()) return out;
-        if (!v.isObject()) throw new IllegalArgumentException(where + ": " + field + " must be an object, got " + v);
+        if (!v.isObject()) throw new InvalidInputException(where + ": " + field + " must be an object, got " + v);
         for (var e : v.properties()) out.put(e.getKey(), e.getValue());
         return out;
     }
 
     private static int positiveInt(JsonNode v, String what, String where) {
         if (v == null || !v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
-            throw new IllegalArgumentException(where + ": " + what + " must be a positive integer, got " + v);
+            throw new InvalidInputException(where + ": " + what + " must be a positive integer, got " + v);
         }
         return v.intValue();
     }
 
     private static double positive(JsonNode v, String what, String where) {
         if (v == null || !v.isNumber() || !(v.doubleValue() > 0) || Double.isInfinite(v.doubleValue())) {
-            throw new IllegalArgumentException(where + ": " + what + " must be a positive number, got " + v);
+            throw new InvalidInputException(where + ": " + what + " must be a positive number, got " + v);
         }
         return v.doubleValue();
     }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.Batch;
 import dev.eva4j.models.TransformerModel;
 import dev.eva4j.models.data.BatchReader;
@@ -81,7 +83,7 @@ public final class AdapterEvaluation {
             int[] labels = batch.classLabels();
             if (labels == null) {
                 if (first) {
-                    throw new IllegalArgumentException("the data has no \"label\" field; classify needs {\"text\", "
+                    throw new InvalidInputException("the data has no \"label\" field; classify needs {\"text\", "
                             + "\"label\"} records (use --task lm for language modelling)");
                 }
                 continue;
@@ -90,7 +92,7 @@ public final class AdapterEvaluation {
             for (int l : labels) {
                 if (l == LlamaModel.IGNORE_INDEX) continue;
                 if (l < 0 || l >= K) {
-                    throw new IllegalArgumentException("label " + l + " is outside [0, " + K + "): the head has " + K + " labels");
+                    throw new InvalidInputException("label " + l + " is outside [0, " + K + "): the head has " + K + " labels");
                 }
                 n++;
             }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -187,13 +189,13 @@ public final class AdapterMerge {
 
     private static void checkMergeable(PeftLoraAdapter adapter, Path modelDir, Path out) throws IOException {
         if (adapter.meta().relativeToResidualBase()) {
-            throw new IllegalArgumentException("the adapter was trained on residual base weights (init_lora_weights \""
+            throw new InvalidInputException("the adapter was trained on residual base weights (init_lora_weights \""
                     + adapter.meta().initLoraWeights() + "\"); export it as a LoRA on the original weights first "
                     + "(see docs/peft-interop.md)");
         }
         if (modelDir != null && Files.exists(out) && Files.exists(modelDir)
                 && Files.isSameFile(out.toAbsolutePath(), modelDir.toAbsolutePath())) {
-            throw new IllegalArgumentException("--out " + out + " is the model folder; write the merged model elsewhere");
+            throw new InvalidInputException("--out " + out + " is the model folder; write the merged model elsewhere");
         }
     }
 
@@ -262,7 +264,7 @@ public final class AdapterMerge {
         }
         var llama = model.as(LlamaModel.class);
         if (llama.isPresent()) return llama.get().config().toJson().put("torch_dtype", "float32");
-        throw new IllegalArgumentException("model type '" + model.modelType() + "' has no config.json writer; merge "
+        throw new InvalidInputException("model type '" + model.modelType() + "' has no config.json writer; merge "
                 + "its Hugging Face folder instead");
     }
 }

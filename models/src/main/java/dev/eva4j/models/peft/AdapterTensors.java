@@ -1,5 +1,7 @@
 package dev.eva4j.models.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.api.safetensors.SafetensorsFile;
 import dev.eva4j.api.safetensors.SafetensorsFormatException;
 import dev.eva4j.api.safetensors.TensorInfo;
@@ -42,7 +44,7 @@ record AdapterTensors(Map<String, Tensor> a, Map<String, Tensor> b, Map<String, 
     static AdapterTensors read(Path dir, List<String> modulesToSave) throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(dir + ": no " + FILE + (Files.isRegularFile(dir.resolve("adapter_model.bin"))
+            throw new InvalidInputException(dir + ": no " + FILE + (Files.isRegularFile(dir.resolve("adapter_model.bin"))
                     ? " (adapter_model.bin, PyTorch's pickle format, is not read; save with safe_serialization=True)" : ""));
         }
         var a = new LinkedHashMap<String, Tensor>();
@@ -56,23 +58,23 @@ record AdapterTensors(Map<String, Tensor> a, Map<String, Tensor> b, Map<String, 
             for (TensorInfo t : f.tensors()) {
                 String key = t.name().startsWith(PREFIX) ? t.name().substring(PREFIX.length()) : t.name();
                 if (!t.dtype().isFloatingPoint()) {
-                    throw new IllegalArgumentException(file + ": tensor " + t.name() + " is " + t.dtype() + ", not a float type");
+                    throw new InvalidInputException(file + ": tensor " + t.name() + " is " + t.dtype() + ", not a float type");
                 }
                 Matcher lora = LORA.matcher(key);
                 if (lora.matches()) {
                     if (t.rank() != 2) {
-                        throw new IllegalArgumentException(file + ": " + t.name() + " has shape " + Arrays.toString(t.shape())
+                        throw new InvalidInputException(file + ": " + t.name() + " has shape " + Arrays.toString(t.shape())
                                 + ", a LoRA matrix needs two dimensions");
                     }
                     Map<String, Tensor> into = lora.group(2).equals("A") ? a : b;
                     if (into.put(lora.group(1), new Tensor(t.shape(), f.readFloats(t.name()))) != null) {
-                        throw new IllegalArgumentException(file + ": lora_" + lora.group(2) + " of " + lora.group(1)
+                        throw new InvalidInputException(file + ": lora_" + lora.group(2) + " of " + lora.group(1)
                                 + " is stored twice (several adapter names in one file?)");
                     }
                     continue;
                 }
                 if (UNSUPPORTED.matcher(key).matches()) {
-                    throw new IllegalArgumentException(file + ": " + t.name() + " belongs to a LoRA variant eva4j does not "
+                    throw new InvalidInputException(file + ": " + t.name() + " belongs to a LoRA variant eva4j does not "
                             + "read (embedding LoRA or DoRA)");
                 }
                 boolean saved = false;
@@ -81,26 +83,26 @@ record AdapterTensors(Map<String, Tensor> a, Map<String, Tensor> b, Map<String, 
                     if (!h.matches()) continue;
                     var parts = head.computeIfAbsent(h.group(1), x -> new LinkedHashMap<>());
                     if (parts.put(h.group(2), new Tensor(t.shape(), f.readFloats(t.name()))) != null) {
-                        throw new IllegalArgumentException(file + ": " + h.group(1) + "." + h.group(2) + " is stored twice");
+                        throw new InvalidInputException(file + ": " + h.group(1) + "." + h.group(2) + " is stored twice");
                     }
                     saved = true;
                     break;
                 }
                 if (!saved) {
-                    throw new IllegalArgumentException(file + ": tensor " + t.name() + " is neither a LoRA weight "
+                    throw new InvalidInputException(file + ": tensor " + t.name() + " is neither a LoRA weight "
                             + "(<module>.lora_A/B.weight) nor part of modules_to_save " + modulesToSave);
                 }
             }
         } catch (SafetensorsFormatException e) {
-            throw new IllegalArgumentException(e.getMessage());
+            throw new InvalidInputException(e.getMessage());
         }
         for (String m : a.keySet()) {
-            if (!b.containsKey(m)) throw new IllegalArgumentException(file + ": " + m + " has lora_A but no lora_B");
+            if (!b.containsKey(m)) throw new InvalidInputException(file + ": " + m + " has lora_A but no lora_B");
         }
         for (String m : b.keySet()) {
-            if (!a.containsKey(m)) throw new IllegalArgumentException(file + ": " + m + " has lora_B but no lora_A");
+            if (!a.containsKey(m)) throw new InvalidInputException(file + ": " + m + " has lora_B but no lora_A");
         }
-        if (a.isEmpty()) throw new IllegalArgumentException(file + ": holds no LoRA weights (<module>.lora_A.weight)");
+        if (a.isEmpty()) throw new InvalidInputException(file + ": holds no LoRA weights (<module>.lora_A.weight)");
         return new AdapterTensors(a, b, head);
     }
 

@@ -1,5 +1,7 @@
 package dev.eva4j.models.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -48,9 +50,9 @@ public record HeadFile(String module, int numLabels, int hiddenSize, Classificat
         try {
             n = JSON.readTree(file.toFile());
         } catch (JacksonException e) {
-            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getOriginalMessage());
+            throw new InvalidInputException(file + " is not valid JSON: " + e.getOriginalMessage());
         }
-        if (n == null || !n.isObject()) throw new IllegalArgumentException(file + " does not hold a JSON object");
+        if (n == null || !n.isObject()) throw new InvalidInputException(file + " does not hold a JSON object");
         String module = n.hasNonNull("module") && n.get("module").isTextual() ? n.get("module").textValue()
                 : PeftLoraAdapter.HEAD_MODULE;
         return new HeadFile(module, count(n, "num_labels", file), count(n, "hidden_size", file), pooling(n, file));
@@ -72,7 +74,7 @@ public record HeadFile(String module, int numLabels, int hiddenSize, Classificat
             if (w == null) return null;
             long[] shape = w.shape();
             if (shape.length != 2 || shape[1] != hiddenSize || shape[0] < 2) {
-                throw new IllegalArgumentException(dir + ": " + WEIGHT + " is " + Arrays.toString(shape) + ", a head over "
+                throw new InvalidInputException(dir + ": " + WEIGHT + " is " + Arrays.toString(shape) + ", a head over "
                         + "hidden size " + hiddenSize + " needs [labels >= 2, " + hiddenSize + "]");
             }
             int k = (int) shape[0];
@@ -93,7 +95,7 @@ public record HeadFile(String module, int numLabels, int hiddenSize, Classificat
         JsonNode v = n.get(field);
         if (v == null || v.isNull()) return 0;
         if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
-            throw new IllegalArgumentException(file + ": " + field + " must be a positive integer, got " + v);
+            throw new InvalidInputException(file + ": " + field + " must be a positive integer, got " + v);
         }
         return v.intValue();
     }
@@ -104,7 +106,7 @@ public record HeadFile(String module, int numLabels, int hiddenSize, Classificat
         return switch (v.asText()) {
             case "mean" -> ClassificationHead.Pooling.MEAN;
             case "cls" -> ClassificationHead.Pooling.CLS;
-            default -> throw new IllegalArgumentException(file + ": pooling must be \"mean\" or \"cls\", got " + v);
+            default -> throw new InvalidInputException(file + ": pooling must be \"mean\" or \"cls\", got " + v);
         };
     }
 }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.api.peft.AtomicDirectory;
 import dev.eva4j.api.safetensors.SafetensorsWriter;
 import dev.eva4j.api.safetensors.TensorData;
@@ -87,11 +89,11 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         public Module {
             Objects.requireNonNull(path, "path");
             if (rank < 1 || in < 1 || out < 1) {
-                throw new IllegalArgumentException("module " + path + ": rank, in and out must be >= 1, got " + rank
+                throw new InvalidInputException("module " + path + ": rank, in and out must be >= 1, got " + rank
                         + ", " + in + ", " + out);
             }
-            if (a.length != (long) rank * in) throw new IllegalArgumentException("lora_A of " + path + " holds " + a.length + " values, needs [" + rank + ", " + in + "]");
-            if (b.length != (long) out * rank) throw new IllegalArgumentException("lora_B of " + path + " holds " + b.length + " values, needs [" + out + ", " + rank + "]");
+            if (a.length != (long) rank * in) throw new InvalidInputException("lora_A of " + path + " holds " + a.length + " values, needs [" + rank + ", " + in + "]");
+            if (b.length != (long) out * rank) throw new InvalidInputException("lora_B of " + path + " holds " + b.length + " values, needs [" + out + ", " + rank + "]");
         }
     }
 
@@ -107,7 +109,7 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
                        ClassificationHead.Pooling pooling) {
         public Head {
             if (weight.length != (long) numLabels * hiddenSize || bias.length != numLabels) {
-                throw new IllegalArgumentException("head " + module + ": weight must be [" + numLabels + ", " + hiddenSize
+                throw new InvalidInputException("head " + module + ": weight must be [" + numLabels + ", " + hiddenSize
                         + "] and bias [" + numLabels + "]");
             }
         }
@@ -117,12 +119,12 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(meta, "meta");
         modules = List.copyOf(modules);
-        if (modules.isEmpty()) throw new IllegalArgumentException("an adapter needs at least one module");
+        if (modules.isEmpty()) throw new InvalidInputException("an adapter needs at least one module");
         Set<String> seen = new HashSet<>();
         for (Module m : modules) {
-            if (!seen.add(m.path())) throw new IllegalArgumentException("module " + m.path() + " is listed twice");
+            if (!seen.add(m.path())) throw new InvalidInputException("module " + m.path() + " is listed twice");
             if (m.rank() != settings.rankOf(m.path())) {
-                throw new IllegalArgumentException("module " + m.path() + " has rank " + m.rank() + " but the settings give "
+                throw new InvalidInputException("module " + m.path() + " has rank " + m.rank() + " but the settings give "
                         + settings.rankOf(m.path()) + " (r / rank_pattern)");
             }
         }
@@ -143,12 +145,12 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         var alphas = new LinkedHashMap<String, Double>();
         for (Lora.Module m : lora.modules()) {
             if (m.rank() != settings.rankOf(m.path())) {
-                throw new IllegalArgumentException("LoRA module " + m.path() + " has rank " + m.rank()
+                throw new InvalidInputException("LoRA module " + m.path() + " has rank " + m.rank()
                         + " but the settings give " + settings.rankOf(m.path()) + " (r / rank_pattern)");
             }
             float expected = settings.scaleOf(m.path());
             if (Math.abs(expected - m.scale()) > 1e-6 * Math.abs(expected)) {
-                throw new IllegalArgumentException("LoRA module " + m.path() + " scales by " + m.scale()
+                throw new InvalidInputException("LoRA module " + m.path() + " scales by " + m.scale()
                         + " but the settings give " + expected + " (alpha / r" + (settings.rslora() ? ", rsLoRA" : "") + ")");
             }
             mods.add(new Module(m.path(), m.rank(), m.in(), m.out(), lora.params().read(m.aName()),
@@ -209,7 +211,7 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
      */
     public static PeftLoraAdapter read(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException(dir + (Files.exists(dir) ? " is not a folder" : " does not exist")
+            throw new InvalidInputException(dir + (Files.exists(dir) ? " is not a folder" : " does not exist")
                     + " (an adapter is a folder with " + CONFIG + " and " + WEIGHTS + ")");
         }
         AdapterConfig c = AdapterConfig.read(dir);
@@ -227,11 +229,11 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
             AdapterTensors.Tensor a = t.a().get(p), b = t.b().get(p);
             int rank = settings.rankOf(p);
             if (a.shape()[0] != rank) {
-                throw new IllegalArgumentException(file + ": lora_A of " + p + " is " + a.shapeText() + " but "
+                throw new InvalidInputException(file + ": lora_A of " + p + " is " + a.shapeText() + " but "
                         + CONFIG + " gives rank " + rank + " (r / rank_pattern)");
             }
             if (b.shape()[1] != rank) {
-                throw new IllegalArgumentException(file + ": lora_B of " + p + " is " + b.shapeText() + " but lora_A is "
+                throw new InvalidInputException(file + ": lora_B of " + p + " is " + b.shapeText() + " but lora_A is "
                         + a.shapeText() + " (B must be [out, " + rank + "])");
             }
             mods.add(new Module(p, rank, Math.toIntExact(a.shape()[1]), Math.toIntExact(b.shape()[0]), a.values(), b.values()));
@@ -253,7 +255,7 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         }
         for (String m : paths) {
             if (!selected.test(m)) {
-                throw new IllegalArgumentException(file + " holds LoRA weights for " + m + ", which target_modules ("
+                throw new InvalidInputException(file + " holds LoRA weights for " + m + ", which target_modules ("
                         + spec + ") does not select");
             }
         }
@@ -263,36 +265,36 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         HeadFile facts = HeadFile.read(dir);
         if (t.head().isEmpty()) {
             if (facts != null) {
-                throw new IllegalArgumentException(dir + ": " + HEAD_FILE + " describes a head but " + WEIGHTS
+                throw new InvalidInputException(dir + ": " + HEAD_FILE + " describes a head but " + WEIGHTS
                         + " holds none (modules_to_save)");
             }
             return null;
         }
         if (t.head().size() > 1) {
-            throw new IllegalArgumentException(file + ": saves several modules " + t.head().keySet()
+            throw new InvalidInputException(file + ": saves several modules " + t.head().keySet()
                     + "; eva4j reads one classification head");
         }
         var e = t.head().entrySet().iterator().next();
         String name = e.getKey().substring(e.getKey().lastIndexOf('.') + 1);
         if (!"SEQ_CLS".equals(taskType) && !name.equals(HEAD_MODULE) && !name.equals("score")) {
-            throw new IllegalArgumentException(file + ": saves " + e.getKey() + " whole (modules_to_save); eva4j applies "
+            throw new InvalidInputException(file + ": saves " + e.getKey() + " whole (modules_to_save); eva4j applies "
                     + "LoRA weights and a sequence-classification head only");
         }
         AdapterTensors.Tensor w = e.getValue().get("weight"), b = e.getValue().get("bias");
         if (w == null || w.shape().length != 2) {
-            throw new IllegalArgumentException(file + ": head " + e.getKey() + " needs a 2-D weight [labels, hidden]"
+            throw new InvalidInputException(file + ": head " + e.getKey() + " needs a 2-D weight [labels, hidden]"
                     + (w == null ? ", found none" : ", found " + w.shapeText()));
         }
         int k = Math.toIntExact(w.shape()[0]), hidden = Math.toIntExact(w.shape()[1]);
         if (b != null && !Arrays.equals(b.shape(), new long[] {k})) {
-            throw new IllegalArgumentException(file + ": head bias " + e.getKey() + " is " + b.shapeText() + ", needs [" + k + "]");
+            throw new InvalidInputException(file + ": head bias " + e.getKey() + " is " + b.shapeText() + ", needs [" + k + "]");
         }
         if (facts != null && facts.hiddenSize() != 0 && facts.hiddenSize() != hidden) {
-            throw new IllegalArgumentException(dir + ": " + HEAD_FILE + " says hidden size " + facts.hiddenSize()
+            throw new InvalidInputException(dir + ": " + HEAD_FILE + " says hidden size " + facts.hiddenSize()
                     + " but the head's weight is " + w.shapeText());
         }
         if (facts != null && facts.numLabels() != 0 && facts.numLabels() != k) {
-            throw new IllegalArgumentException(dir + ": " + HEAD_FILE + " says " + facts.numLabels() + " labels but the head's"
+            throw new InvalidInputException(dir + ": " + HEAD_FILE + " says " + facts.numLabels() + " labels but the head's"
                     + " weight is " + w.shapeText());
         }
         return new Head(e.getKey(), k, hidden, w.values(), b == null ? new float[k] : b.values(),
@@ -395,11 +397,11 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         Head h = requireHead();
         long weights = target.params().get(ClassificationHead.WEIGHT).length();
         if (target.numLabels() != h.numLabels() || weights != (long) h.numLabels() * h.hiddenSize()) {
-            throw new IllegalArgumentException("the adapter's head is [" + h.numLabels() + ", " + h.hiddenSize()
+            throw new InvalidInputException("the adapter's head is [" + h.numLabels() + ", " + h.hiddenSize()
                     + "] but the classification head is [" + target.numLabels() + ", " + weights / target.numLabels() + "]");
         }
         if (h.pooling() != null && h.pooling() != target.pooling()) {
-            throw new IllegalArgumentException("the adapter's head pools by " + h.pooling() + " but the classification "
+            throw new InvalidInputException("the adapter's head pools by " + h.pooling() + " but the classification "
                     + "head by " + target.pooling());
         }
         target.params().write(ClassificationHead.WEIGHT, h.weight());
@@ -415,7 +417,7 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
     public ClassificationHead newHead(Kernels kernels, int hiddenSize, ClassificationHead.Pooling fallback) {
         Head h = requireHead();
         if (h.hiddenSize() != hiddenSize) {
-            throw new IllegalArgumentException("the adapter's head reads hidden size " + h.hiddenSize()
+            throw new InvalidInputException("the adapter's head reads hidden size " + h.hiddenSize()
                     + " but the model's is " + hiddenSize);
         }
         var target = new ClassificationHead(kernels, hiddenSize, h.numLabels(), h.pooling() != null ? h.pooling() : fallback, 0);
@@ -430,7 +432,7 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
 
     private Head requireHead() {
         if (head == null) {
-            throw new IllegalArgumentException("the adapter has no classification head (modules_to_save is empty)");
+            throw new InvalidInputException("the adapter has no classification head (modules_to_save is empty)");
         }
         return head;
     }
@@ -461,6 +463,6 @@ public record PeftLoraAdapter(LoraSettings settings, Meta meta, List<Module> mod
         int shown = Math.min(3, problems.size());
         String line = String.join("; ", problems.subList(0, shown))
                 + (problems.size() > shown ? "; and " + (problems.size() - shown) + " more" : "");
-        throw new IllegalArgumentException(problems.size() == 1 ? line : what + ": " + line);
+        throw new InvalidInputException(problems.size() == 1 ? line : what + ": " + line);
     }
 }

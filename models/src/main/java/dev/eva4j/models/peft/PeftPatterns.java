@@ -1,5 +1,7 @@
 package dev.eva4j.models.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +32,7 @@ final class PeftPatterns {
             try {
                 out.put(Pattern.compile("(.*\\.)?(" + e.getKey() + ")"), e.getValue());
             } catch (PatternSyntaxException ex) {
-                throw new IllegalArgumentException(source + ": key '" + e.getKey() + "' is not a valid regular "
+                throw new InvalidInputException(source + ": key '" + e.getKey() + "' is not a valid regular "
                         + "expression (" + ex.getDescription() + ")");
             }
         }
@@ -63,7 +65,7 @@ final class PeftPatterns {
         try {
             return Pattern.compile(regex);
         } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException(source + ": target_modules '" + regex + "' is not a valid regular "
+            throw new InvalidInputException(source + ": target_modules '" + regex + "' is not a valid regular "
                     + "expression (" + e.getDescription() + ")");
         }
     }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.peft;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -97,7 +99,7 @@ final class ShardedCheckpoint {
     static long parseSize(String text) {
         Matcher m = SIZE.matcher(text == null ? "" : text.strip());
         if (!m.matches()) {
-            throw new IllegalArgumentException("--max-shard-size must be bytes or a size like 2GB, 500MB or 1GiB, got '"
+            throw new InvalidInputException("--max-shard-size must be bytes or a size like 2GB, 500MB or 1GiB, got '"
                     + text + "'");
         }
         String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
@@ -112,7 +114,7 @@ final class ShardedCheckpoint {
         };
         double bytes = Double.parseDouble(m.group(1)) * Math.pow(base, power);
         if (!(bytes >= 1) || bytes > Long.MAX_VALUE) {
-            throw new IllegalArgumentException("--max-shard-size must be at least 1 byte, got '" + text + "'");
+            throw new InvalidInputException("--max-shard-size must be at least 1 byte, got '" + text + "'");
         }
         return (long) bytes;
     }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.tiny;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.api.tensor.DType;
 
 /**
@@ -27,27 +29,27 @@ public record TinySpec(Arch arch, int vocabSize, int hiddenSize, int intermediat
     public enum Arch { LLAMA, BERT }
 
     public TinySpec {
-        if (arch == null) throw new IllegalArgumentException("arch must be llama or bert");
+        if (arch == null) throw new InvalidInputException("arch must be llama or bert");
         if (vocabSize < TinyTokenizer.MIN_VOCAB) {
-            throw new IllegalArgumentException("vocab size must be >= " + TinyTokenizer.MIN_VOCAB + ", got " + vocabSize);
+            throw new InvalidInputException("vocab size must be >= " + TinyTokenizer.MIN_VOCAB + ", got " + vocabSize);
         }
         if (heads < 1 || hiddenSize < 1 || hiddenSize % heads != 0) {
-            throw new IllegalArgumentException("hidden size (" + hiddenSize + ") must be a positive multiple of heads (" + heads + ")");
+            throw new InvalidInputException("hidden size (" + hiddenSize + ") must be a positive multiple of heads (" + heads + ")");
         }
         if (arch == Arch.LLAMA && (hiddenSize / heads) % 2 != 0) {
-            throw new IllegalArgumentException("head size hidden/heads must be even for RoPE, got " + hiddenSize / heads);
+            throw new InvalidInputException("head size hidden/heads must be even for RoPE, got " + hiddenSize / heads);
         }
         if (kvHeads < 1 || heads % kvHeads != 0) {
-            throw new IllegalArgumentException("kv heads (" + kvHeads + ") must divide heads (" + heads + ")");
+            throw new InvalidInputException("kv heads (" + kvHeads + ") must divide heads (" + heads + ")");
         }
-        if (intermediateSize < 1) throw new IllegalArgumentException("intermediate size must be >= 1, got " + intermediateSize);
-        if (layers < 1) throw new IllegalArgumentException("layers must be >= 1, got " + layers);
-        if (maxPositions < 2) throw new IllegalArgumentException("max positions must be >= 2, got " + maxPositions);
+        if (intermediateSize < 1) throw new InvalidInputException("intermediate size must be >= 1, got " + intermediateSize);
+        if (layers < 1) throw new InvalidInputException("layers must be >= 1, got " + layers);
+        if (maxPositions < 2) throw new InvalidInputException("max positions must be >= 2, got " + maxPositions);
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
-            throw new IllegalArgumentException("dtype must be F32, BF16 or F16, got " + dtype);
+            throw new InvalidInputException("dtype must be F32, BF16 or F16, got " + dtype);
         }
         if (arch == Arch.BERT && (kvHeads != heads || qwen2Biases || tiedEmbeddings || llama3RopeScaling)) {
-            throw new IllegalArgumentException("GQA, qwen2 biases, tied embeddings and rope scaling are llama options");
+            throw new InvalidInputException("GQA, qwen2 biases, tied embeddings and rope scaling are llama options");
         }
     }
 

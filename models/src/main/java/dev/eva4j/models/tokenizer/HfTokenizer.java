@@ -1,5 +1,7 @@
 package dev.eva4j.models.tokenizer;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -39,19 +41,19 @@ public final class HfTokenizer implements AutoCloseable {
      * {@link IllegalArgumentException} with a one-line message.
      */
     public static HfTokenizer load(Path path, int maxLength) throws IOException {
-        if (maxLength < 2) throw new IllegalArgumentException("maxLength must be at least 2, got " + maxLength);
+        if (maxLength < 2) throw new InvalidInputException("maxLength must be at least 2, got " + maxLength);
         Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("tokenizer file " + file + " does not exist (expected a Hugging Face tokenizer.json)");
+            throw new InvalidInputException("tokenizer file " + file + " does not exist (expected a Hugging Face tokenizer.json)");
         }
         JsonNode json;
         try {
             json = new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException("tokenizer file " + file + " is not valid JSON: " + firstLine(e.getMessage()));
+            throw new InvalidInputException("tokenizer file " + file + " is not valid JSON: " + firstLine(e.getMessage()));
         }
         if (json == null || !json.isObject() || !json.path("model").isObject()) {
-            throw new IllegalArgumentException("tokenizer file " + file + " is not a Hugging Face tokenizer.json (no \"model\" object)");
+            throw new InvalidInputException("tokenizer file " + file + " is not a Hugging Face tokenizer.json (no \"model\" object)");
         }
         int padId = padId(json);
         int padTypeId = json.path("padding").path("pad_type_id").asInt(0);
@@ -65,7 +67,7 @@ public final class HfTokenizer implements AutoCloseable {
                     .optPadding(false)
                     .build();
         } catch (RuntimeException | IOException | UnsatisfiedLinkError e) {
-            throw new IllegalArgumentException("tokenizer file " + file + " could not be loaded: " + firstLine(e.getMessage()));
+            throw new InvalidInputException("tokenizer file " + file + " could not be loaded: " + firstLine(e.getMessage()));
         }
         return new HfTokenizer(tok, maxLength, padId, padTypeId, file);
     }
@@ -90,8 +92,8 @@ public final class HfTokenizer implements AutoCloseable {
      * first truncated to {@link #maxLength()}; {@code padToLength} may not be below that when a text is longer.
      */
     public EncodedBatch encode(List<String> texts, int padToLength) {
-        if (texts.isEmpty()) throw new IllegalArgumentException("nothing to encode: the list of texts is empty");
-        if (padToLength < 0) throw new IllegalArgumentException("padToLength must be >= 0, got " + padToLength);
+        if (texts.isEmpty()) throw new InvalidInputException("nothing to encode: the list of texts is empty");
+        if (padToLength < 0) throw new InvalidInputException("padToLength must be >= 0, got " + padToLength);
         Encoding[] enc = tokenizer.batchEncode(texts);
         int b = enc.length;
         int[] lengths = new int[b];
@@ -104,7 +106,7 @@ public final class HfTokenizer implements AutoCloseable {
         }
         int t = padToLength == 0 ? longest : padToLength;
         if (t < longest) {
-            throw new IllegalArgumentException("a text has " + longest + " tokens, more than padToLength " + padToLength);
+            throw new InvalidInputException("a text has " + longest + " tokens, more than padToLength " + padToLength);
         }
         int[] ids = new int[b * t];
         int[] mask = new int[b * t];

@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.Batch;
 import dev.eva4j.models.TransformerModel;
 import dev.eva4j.models.nn.ClassificationHead;
@@ -31,11 +33,11 @@ public final class ClassifyTask implements Task {
     public double loss(Batch batch, Lora lora, boolean backward, float gradScale) {
         int[] labels = batch.classLabels();
         if (labels == null) {
-            throw new IllegalArgumentException("--task classify needs a \"label\" in every record (an integer class)");
+            throw new InvalidInputException("--task classify needs a \"label\" in every record (an integer class)");
         }
         for (int y : labels) {
             if (y != -100 && (y < 0 || y >= head.numLabels())) {
-                throw new IllegalArgumentException("label " + y + " is outside [0, " + head.numLabels()
+                throw new InvalidInputException("label " + y + " is outside [0, " + head.numLabels()
                         + ") (--num-labels " + head.numLabels() + ")");
             }
         }

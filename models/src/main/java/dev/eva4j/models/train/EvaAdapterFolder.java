@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eva4j.api.peft.PeftAdapterWriter;
@@ -46,20 +48,20 @@ record EvaAdapterFolder(Path dir, int r, double alpha, boolean rslora, Map<Strin
         try {
             c = JSON.readTree(config.toFile());
         } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IllegalArgumentException(config + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            throw new InvalidInputException(config + ": not valid JSON (" + e.getOriginalMessage() + ")");
         }
-        if (c == null || !c.isObject()) throw new IllegalArgumentException(config + ": not a JSON object");
+        if (c == null || !c.isObject()) throw new InvalidInputException(config + ": not a JSON object");
         if (!c.path("r").canConvertToInt() || !c.path("lora_alpha").isNumber()) {
-            throw new IllegalArgumentException(config + ": needs a numeric 'r' and 'lora_alpha'");
+            throw new InvalidInputException(config + ": needs a numeric 'r' and 'lora_alpha'");
         }
         Map<String, Integer> ranks = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : c.path("rank_pattern").properties()) {
-            if (!e.getValue().canConvertToInt()) throw new IllegalArgumentException(config + ": rank_pattern '" + e.getKey() + "' is not an integer");
+            if (!e.getValue().canConvertToInt()) throw new InvalidInputException(config + ": rank_pattern '" + e.getKey() + "' is not an integer");
             ranks.put(e.getKey(), e.getValue().asInt());
         }
         Map<String, Double> alphas = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : c.path("alpha_pattern").properties()) {
-            if (!e.getValue().isNumber()) throw new IllegalArgumentException(config + ": alpha_pattern '" + e.getKey() + "' is not a number");
+            if (!e.getValue().isNumber()) throw new InvalidInputException(config + ": alpha_pattern '" + e.getKey() + "' is not a number");
             alphas.put(e.getKey(), e.getValue().asDouble());
         }
         Map<String, Tensor> a = new LinkedHashMap<>(), b = new LinkedHashMap<>();
@@ -68,19 +70,19 @@ record EvaAdapterFolder(Path dir, int r, double alpha, boolean rslora, Map<Strin
                 Matcher m = KEY.matcher(t.name());
                 if (!m.matches()) continue;
                 if (t.rank() != 2) {
-                    throw new IllegalArgumentException(weights + ": " + t.name() + " has shape " + Arrays.toString(t.shape())
+                    throw new InvalidInputException(weights + ": " + t.name() + " has shape " + Arrays.toString(t.shape())
                             + ", expected a matrix");
                 }
                 Tensor x = new Tensor(Math.toIntExact(t.shape()[0]), Math.toIntExact(t.shape()[1]), f.readFloats(t.name()));
                 Map<String, Tensor> into = m.group(2).equals("A") ? a : b;
                 if (into.put(m.group(1), x) != null) {
-                    throw new IllegalArgumentException(weights + ": two lora_" + m.group(2) + " tensors for " + m.group(1));
+                    throw new InvalidInputException(weights + ": two lora_" + m.group(2) + " tensors for " + m.group(1));
                 }
             }
         }
-        if (a.isEmpty()) throw new IllegalArgumentException(weights + ": holds no lora_A tensor");
+        if (a.isEmpty()) throw new InvalidInputException(weights + ": holds no lora_A tensor");
         for (String p : b.keySet()) {
-            if (!a.containsKey(p)) throw new IllegalArgumentException(weights + ": " + p + " has lora_B but no lora_A");
+            if (!a.containsKey(p)) throw new InvalidInputException(weights + ": " + p + " has lora_B but no lora_A");
         }
         return new EvaAdapterFolder(dir, c.path("r").asInt(), c.path("lora_alpha").asDouble(),
                 c.path("use_rslora").asBoolean(false), ranks, alphas, a, b);

@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.api.eva.EvaConfig;
 import dev.eva4j.api.eva.EvaEngine;
 import dev.eva4j.api.eva.EvaResult;
@@ -46,7 +48,7 @@ public final class EvaInit {
             throws IOException {
         try (data) {
             if (!settings.rankPattern().isEmpty() || !settings.alphaPattern().isEmpty()) {
-                throw new IllegalArgumentException("EVA chooses every layer's rank and alpha: rank_pattern and "
+                throw new InvalidInputException("EVA chooses every layer's rank and alpha: rank_pattern and "
                         + "alpha_pattern cannot be given with --init eva");
             }
             EvaConfig config = options.toBuilder().r(settings.r()).alpha(settings.alpha()).build();
@@ -79,7 +81,7 @@ public final class EvaInit {
             if (l.alpha() != c.alpha()) alphas.put(path, l.alpha());
             given.put(path, new InitialAdapter.Factors(l.a(), null));
         }
-        if (given.isEmpty()) throw new IllegalArgumentException("EVA gave every layer rank 0: there is no adapter to train");
+        if (given.isEmpty()) throw new InvalidInputException("EVA gave every layer rank 0: there is no adapter to train");
         LoraSettings adjusted = new LoraSettings(c.r(), c.alpha(), settings.dropout(), settings.rslora(),
                 String.join(",", given.keySet()), ranks, alphas);
         return plan(model, adjusted, given, "EVA result");
@@ -100,7 +102,7 @@ public final class EvaInit {
         String where = "adapter " + adapterDir;
         for (String path : f.a().keySet()) {
             if (!linears.containsKey(path)) {
-                throw new IllegalArgumentException(where + " adapts " + path + ", which is not a linear layer of this "
+                throw new InvalidInputException(where + " adapts " + path + ", which is not a linear layer of this "
                         + "model (e.g. " + model.linears().stream().limit(2).map(LinearModule::path).toList() + ")");
             }
         }
@@ -108,8 +110,8 @@ public final class EvaInit {
         try {
             adjusted = new LoraSettings(f.r(), f.alpha(), settings.dropout(), f.rslora(),
                     String.join(",", f.a().keySet()), f.rankPattern(), f.alphaPattern());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + ": " + e.getMessage());
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(where + ": " + e.getMessage(), e);
         }
         Map<String, InitialAdapter.Factors> given = new LinkedHashMap<>();
         for (var e : f.a().entrySet()) {
@@ -118,12 +120,12 @@ public final class EvaInit {
             EvaAdapterFolder.Tensor a = e.getValue(), b = f.b().get(path);
             int rank = adjusted.rankOf(path);
             if (a.rows() != rank || a.cols() != l.inFeatures()) {
-                throw new IllegalArgumentException(where + ": " + path + ".lora_A is [" + a.rows() + ", " + a.cols()
+                throw new InvalidInputException(where + ": " + path + ".lora_A is [" + a.rows() + ", " + a.cols()
                         + "], expected [" + rank + ", " + l.inFeatures() + "] (rank from adapter_config.json, in "
                         + "features from the model)");
             }
             if (b != null && (b.rows() != l.outFeatures() || b.cols() != rank)) {
-                throw new IllegalArgumentException(where + ": " + path + ".lora_B is [" + b.rows() + ", " + b.cols()
+                throw new InvalidInputException(where + ": " + path + ".lora_B is [" + b.rows() + ", " + b.cols()
                         + "], expected [" + l.outFeatures() + ", " + rank + "]");
             }
             given.put(path, new InitialAdapter.Factors(a.values(), b == null ? null : b.values()));
@@ -136,8 +138,8 @@ public final class EvaInit {
         List<Lora.Module> modules;
         try {
             modules = adjusted.modules(model.linears());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + ": " + e.getMessage());
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(where + ": " + e.getMessage(), e);
         }
         List<String> missing = new ArrayList<>();
         for (Lora.Module m : modules) if (!given.containsKey(m.path())) missing.add(m.path());
@@ -152,9 +154,9 @@ public final class EvaInit {
 
     private static void requireLinear(Map<String, LinearModule> linears, String path, int in, int out, String where) {
         LinearModule l = linears.get(path);
-        if (l == null) throw new IllegalArgumentException(where + ": " + path + " is not a linear layer of this model");
+        if (l == null) throw new InvalidInputException(where + ": " + path + " is not a linear layer of this model");
         if (l.inFeatures() != in || l.outFeatures() != out) {
-            throw new IllegalArgumentException(where + ": " + path + " is " + out + " x " + in + ", the model's layer "
+            throw new InvalidInputException(where + ": " + path + " is " + out + " x " + in + ", the model's layer "
                     + l.outFeatures() + " x " + l.inFeatures());
         }
     }

@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.TransformerModel;
 import dev.eva4j.spi.ComputeBackend;
 import java.nio.charset.StandardCharsets;
@@ -58,7 +60,7 @@ public enum LoraInit {
     public static LoraInit parse(String name) {
         String n = name == null ? "" : name.strip().toLowerCase(Locale.ROOT);
         for (LoraInit i : values()) if (i.cliName().equals(n)) return i;
-        throw new IllegalArgumentException("--init must be one of " + Arrays.stream(values()).map(LoraInit::cliName)
+        throw new InvalidInputException("--init must be one of " + Arrays.stream(values()).map(LoraInit::cliName)
                 .collect(Collectors.joining(", ")) + ", got '" + name + "'");
     }
 
@@ -77,10 +79,10 @@ public enum LoraInit {
                                 ComputeBackend lapack) {
         Objects.requireNonNull(kind, "kind");
         if (kind == EVA) {
-            throw new IllegalArgumentException("the eva initialisation needs EVA's result or an adapter folder from "
+            throw new InvalidInputException("the eva initialisation needs EVA's result or an adapter folder from "
                     + "'eva4j init': use EvaInit");
         }
-        if (kind == PISSA && lapack == null) throw new IllegalArgumentException("pissa needs a backend for its SVDs");
+        if (kind == PISSA && lapack == null) throw new InvalidInputException("pissa needs a backend for its SVDs");
         return new InitPlan(kind, model, settings, settings.modules(model.linears()), seed, lapack, null);
     }
 

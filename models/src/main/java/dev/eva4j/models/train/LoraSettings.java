@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.LinearModule;
 import dev.eva4j.models.Targets;
 import dev.eva4j.models.nn.Lora;
@@ -19,17 +21,17 @@ import java.util.Objects;
 public record LoraSettings(int r, double alpha, double dropout, boolean rslora, String targets,
                            Map<String, Integer> rankPattern, Map<String, Double> alphaPattern) {
     public LoraSettings {
-        if (r < 1) throw new IllegalArgumentException("--rank must be >= 1, got " + r);
-        if (!(alpha > 0) || !Double.isFinite(alpha)) throw new IllegalArgumentException("--alpha must be > 0, got " + alpha);
-        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("--dropout must be in [0, 1), got " + dropout);
+        if (r < 1) throw new InvalidInputException("--rank must be >= 1, got " + r);
+        if (!(alpha > 0) || !Double.isFinite(alpha)) throw new InvalidInputException("--alpha must be > 0, got " + alpha);
+        if (!(dropout >= 0 && dropout < 1)) throw new InvalidInputException("--dropout must be in [0, 1), got " + dropout);
         // insertion order matters: the first matching key wins
         rankPattern = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNullElse(rankPattern, Map.of())));
         alphaPattern = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNullElse(alphaPattern, Map.of())));
         rankPattern.forEach((k, v) -> {
-            if (v < 1) throw new IllegalArgumentException("rank_pattern '" + k + "': rank must be >= 1, got " + v);
+            if (v < 1) throw new InvalidInputException("rank_pattern '" + k + "': rank must be >= 1, got " + v);
         });
         alphaPattern.forEach((k, v) -> {
-            if (!(v > 0)) throw new IllegalArgumentException("alpha_pattern '" + k + "': alpha must be > 0, got " + v);
+            if (!(v > 0)) throw new InvalidInputException("alpha_pattern '" + k + "': alpha must be > 0, got " + v);
         });
     }
 
@@ -92,7 +94,7 @@ public record LoraSettings(int r, double alpha, double dropout, boolean rslora, 
         for (LinearModule m : Targets.select(linears, targets)) {
             int rank = rankOf(m.path());
             if (rank > Math.min(m.inFeatures(), m.outFeatures())) {
-                throw new IllegalArgumentException("rank " + rank + " of " + m.path() + " exceeds the layer's smaller "
+                throw new InvalidInputException("rank " + rank + " of " + m.path() + " exceeds the layer's smaller "
                         + "dimension (" + m.outFeatures() + " x " + m.inFeatures() + ")");
             }
             out.add(new Lora.Module(m.path(), m.inFeatures(), m.outFeatures(), rank, scaleOf(m.path())));

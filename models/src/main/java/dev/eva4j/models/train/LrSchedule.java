@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import java.util.Locale;
 
 /**
@@ -14,7 +16,7 @@ public enum LrSchedule {
         try {
             return valueOf(s.strip().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--schedule must be constant, linear or cosine, got '" + s + "'");
+            throw new InvalidInputException("--schedule must be constant, linear or cosine, got '" + s + "'");
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import dev.eva4j.models.hf.FloatTensor;
 import dev.eva4j.models.nn.Lora;
 import java.util.ArrayList;
@@ -62,11 +64,11 @@ public final class PissaExport {
      */
     public static Converted convert(Lora lora, InitialAdapter initial) {
         if (!initial.kind().changesBaseWeights()) {
-            throw new IllegalArgumentException("a " + initial.kind().cliName() + " adapter needs no conversion: its base "
+            throw new InvalidInputException("a " + initial.kind().cliName() + " adapter needs no conversion: its base "
                     + "weights are the original ones");
         }
         if (!lora.modules().equals(initial.modules())) {
-            throw new IllegalArgumentException("the adapter to export is not the one initialised (" + lora.modules().size()
+            throw new InvalidInputException("the adapter to export is not the one initialised (" + lora.modules().size()
                     + " module(s) vs " + initial.modules().size() + ")");
         }
         List<Module> out = new ArrayList<>();

@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 /**
  * How to train (defaults in brackets, as Hugging Face's Trainer and PEFT examples use them): peak learning rate
  * [2e-4], AdamW betas [0.9, 0.999], eps [1e-8], weight decay [0], schedule [linear] with a warm-up ratio [0],
@@ -29,7 +31,7 @@ public record TrainConfig(double lr, double beta1, double beta2, double eps, dou
     }
 
     private static void check(boolean ok, String message) {
-        if (!ok) throw new IllegalArgumentException(message);
+        if (!ok) throw new InvalidInputException(message);
     }
 
     public static TrainConfig defaults() {

@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,16 +32,16 @@ public record TrainState(long step, int epoch, long batchInEpoch, long tokens, d
 
     static TrainState read(Path dir) throws IOException {
         Path f = dir.resolve(FILE);
-        if (!Files.isRegularFile(f)) throw new IllegalArgumentException(dir + ": not a checkpoint (no " + FILE + ")");
+        if (!Files.isRegularFile(f)) throw new InvalidInputException(dir + ": not a checkpoint (no " + FILE + ")");
         JsonNode n;
         try {
             n = JSON.readTree(f.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException(f + ": unreadable (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            throw new InvalidInputException(f + ": unreadable (" + e.getMessage().lines().findFirst().orElse("") + ")");
         }
         for (String field : new String[] {"step", "epoch", "batch_in_epoch", "tokens", "seconds"}) {
             if (!n.hasNonNull(field) || !n.get(field).isNumber()) {
-                throw new IllegalArgumentException(f + ": field \"" + field + "\" is missing or not a number");
+                throw new InvalidInputException(f + ": field \"" + field + "\" is missing or not a number");
             }
         }
         return new TrainState(n.get("step").asLong(), n.get("epoch").asInt(), n.get("batch_in_epoch").asLong(),

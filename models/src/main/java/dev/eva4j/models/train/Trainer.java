@@ -1,5 +1,7 @@
 package dev.eva4j.models.train;
 
+import dev.eva4j.spi.InvalidInputException;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.eva4j.api.peft.AtomicDirectory;
@@ -131,7 +133,7 @@ public final class Trainer {
             try (BufferedWriter metrics = Files.newBufferedWriter(out.resolve(METRICS), StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
                 for (long skip = 0; skip < batchInEpoch; skip++) {
-                    if (reader.next() == null) throw new IllegalStateException("the data has fewer batches than the checkpoint's position");
+                    if (reader.next() == null) throw new InvalidInputException("the data has fewer batches than the checkpoint's position");
                 }
                 for (long step = state.step(); step < total; step++) {
                     opt.zeroGrads();
@@ -144,7 +146,7 @@ public final class Trainer {
                             batchInEpoch = 0;
                             reader = train.open(epoch);
                             batch = reader.next();
-                            if (batch == null) throw new IllegalArgumentException("the training data holds no records");
+                            if (batch == null) throw new InvalidInputException("the training data holds no records");
                         }
                         batchInEpoch++;
                         lora.step(step * config.gradAccum() + micro);
@@ -279,7 +281,7 @@ public final class Trainer {
     public static Path resolveCheckpoint(Path path) throws IOException {
         if (Files.isRegularFile(path.resolve(TrainState.FILE))) return path;
         List<Path> all = checkpoints(path);
-        if (all.isEmpty()) throw new IllegalArgumentException(path + ": no checkpoint here (no " + TrainState.FILE
+        if (all.isEmpty()) throw new InvalidInputException(path + ": no checkpoint here (no " + TrainState.FILE
                 + ", no checkpoint-N folder)");
         return all.getLast();
     }
@@ -288,10 +290,10 @@ public final class Trainer {
         TrainState state = TrainState.read(dir);
         String savedTask = TrainState.task(dir);
         if (!savedTask.equals(task.name())) {
-            throw new IllegalArgumentException(dir + ": a checkpoint of task '" + savedTask + "', not '" + task.name() + "'");
+            throw new InvalidInputException(dir + ": a checkpoint of task '" + savedTask + "', not '" + task.name() + "'");
         }
         Path f = dir.resolve(OPTIMIZER);
-        if (!Files.isRegularFile(f)) throw new IllegalArgumentException(dir + ": " + OPTIMIZER + " is missing");
+        if (!Files.isRegularFile(f)) throw new InvalidInputException(dir + ": " + OPTIMIZER + " is missing");
         try (SafetensorsFile file = SafetensorsFile.open(f)) {
             for (AdamW.Group g : opt.groups()) {
                 load(file, g.name() + "/", g.params(), dir);
@@ -307,10 +309,10 @@ public final class Trainer {
     private static void load(dev.eva4j.api.safetensors.TensorReader r, String prefix, ParameterBlock block, Path dir) {
         for (ParameterBlock.Spec s : block.specs()) {
             String name = prefix + s.name();
-            var info = r.find(name).orElseThrow(() -> new IllegalArgumentException(dir + ": the checkpoint has no "
+            var info = r.find(name).orElseThrow(() -> new InvalidInputException(dir + ": the checkpoint has no "
                     + name + " (a checkpoint of another model, adapter or rank?)"));
             if (!java.util.Arrays.equals(info.shape(), s.shape())) {
-                throw new IllegalArgumentException(dir + ": " + name + " is " + java.util.Arrays.toString(info.shape())
+                throw new InvalidInputException(dir + ": " + name + " is " + java.util.Arrays.toString(info.shape())
                         + ", the run needs " + java.util.Arrays.toString(s.shape()));
             }
             block.write(s.name(), r.readFloats(name));

@@ -81,8 +81,10 @@ final class OpenBlasFunctions {
             FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
 
     /**
-     * {@code int openblas_set_num_threads_local(int)}: the thread count for the calling thread only, returning the
-     * previous one (OpenBLAS >= 0.3.27); {@code null} when the library lacks it.
+     * {@code int openblas_set_num_threads_local(int)}: sets the thread count and returns the previous one (OpenBLAS
+     * >= 0.3.27); {@code null} when the library lacks it. Despite its name it sets the process-wide count in the
+     * pthreads builds (measured on the bundled 0.3.31: another thread reads the new value), so callers hold
+     * {@link OpenBlasBackend}'s thread-count lock exclusively.
      */
     static final MethodHandle SET_NUM_THREADS_LOCAL = LIB.find("openblas_set_num_threads_local")
             .map(s -> LINKER.downcallHandle(s, FunctionDescriptor.of(JAVA_INT, JAVA_INT)))

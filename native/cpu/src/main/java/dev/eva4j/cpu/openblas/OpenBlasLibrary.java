@@ -168,9 +168,29 @@ public final class OpenBlasLibrary {
             return new Failed(path + " lacks " + String.join(", ", missing) + " (a build without LAPACKE?); "
                     + whatToDo);
         }
-        String detail = config(lookup) + " from " + path;
+        String config = config(lookup);
+        String ilp64 = integerWidthProblem(config);
+        if (ilp64 != null) return new Failed(path + " " + ilp64 + "; " + whatToDo);
+        String detail = config + " from " + path;
         LOG.debug("loaded {}", detail);
         return new Loaded(lookup, path, detail);
+    }
+
+    /**
+     * Why a library whose {@code openblas_get_config()} says {@code config} cannot be used, or null when it can: an
+     * ILP64 build ({@code USE64BITINT}, 64-bit {@code blasint}/{@code lapack_int}) would read the 32-bit ints eva4j
+     * passes as garbage. Builds that also rename their symbols ({@code cblas_sgemm64_}) are refused earlier, for
+     * lacking {@code cblas_sgemm}; this catches those that keep the names.
+     */
+    static String integerWidthProblem(String config) {
+        for (String token : config.strip().split("\\s+")) {
+            if (token.equals("USE64BITINT")) {
+                return "is an ILP64 build (openblas_get_config: \"" + config.strip() + "\"): it takes 64-bit integer "
+                        + "arguments, and eva4j calls it with 32-bit ones; use an LP64 build (OpenBLAS's default, "
+                        + "without INTERFACE64=1)";
+            }
+        }
+        return null;
     }
 
     /** {@code openblas_get_config()}: version, build options and the CPU kernel in use ("OpenBLAS 0.3.31 ... Haswell"). */

@@ -114,6 +114,71 @@ class OpenBlasBackendTest extends ComputeBackendContract {
         }
     }
 
+    /**
+     * The thread model: while one thread runs batched products (split across Java threads, each product a
+     * single-threaded OpenBLAS call) another changes the thread count with setThreads and reads it back. The reader
+     * must always see the count it set, the products must stay right, and OpenBLAS's own process-wide count stays
+     * 1 throughout (this backend never changes it after loading).
+     */
+    @Test
+    void threadCountChangesDuringCallsAreSafe() throws Throwable {
+        assumeTrue(BACKEND.isAvailable(), BACKEND.unavailableReason());
+        int original = BACKEND.threads();
+        int m = 24, n = 20, k = 16, batch = 6;
+        float[] av = randomFloats(batch * m * k), bv = randomFloats(batch * k * n);
+        float[] expected = new float[batch * m * n];
+        for (int t = 0; t < batch; t++) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double acc = 0;
+                    for (int p = 0; p < k; p++) acc += (double) av[t * m * k + i * k + p] * bv[t * k * n + p * n + j];
+                    expected[t * m * n + i * n + j] = (float) acc;
+                }
+            }
+        }
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicInteger products = new java.util.concurrent.atomic.AtomicInteger();
+        Thread worker = new Thread(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment a = floats(arena, av), b = floats(arena, bv), c = arena.allocate(4L * batch * m * n, 64);
+                while (!stop.get()) {
+                    BACKEND.sgemmStridedBatched(Transpose.NO, Transpose.NO, m, n, k, 1f, a, k, (long) m * k, b, n,
+                            (long) k * n, 0f, c, n, (long) m * n, batch);
+                    for (int i = 0; i < expected.length; i++) {
+                        float x = c.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        if (Math.abs(x - expected[i]) > 1e-4f * Math.max(1, Math.abs(expected[i]))) {
+                            throw new AssertionError("element " + i + ": " + x + " != " + expected[i]);
+                        }
+                    }
+                    products.incrementAndGet();
+                }
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        worker.start();
+        int wrong = 0;
+        try {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            for (int round = 0; failure.get() == null && System.nanoTime() < deadline
+                    && (round < 4000 || products.get() < 300); round++) {
+                int want = 2 + round % 3;
+                BACKEND.setThreads(want);
+                for (int r = 0; r < 5; r++) if (BACKEND.threads() != want) wrong++;
+            }
+        } finally {
+            stop.set(true);
+            worker.join(60_000);
+            BACKEND.setThreads(original);
+        }
+        System.out.println("thread-count test: " + products.get() + " batched products, " + wrong + " wrong reads");
+        if (failure.get() != null) throw new AssertionError("batched products failed", failure.get());
+        assertTrue(products.get() > 0, "the worker ran no product");
+        assertEquals(0, wrong, "threads() read a count other than the one just set (" + products.get() + " products)");
+        assertEquals(1, (int) OpenBlasFunctions.GET_NUM_THREADS.invokeExact(), "OpenBLAS's own thread count");
+    }
+
     @Test
     void emptyBatchAndEmptyMatricesWriteNothing() {
         try (Arena arena = Arena.ofConfined()) {

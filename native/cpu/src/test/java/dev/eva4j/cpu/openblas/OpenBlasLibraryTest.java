@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import org.junit.jupiter.api.io.TempDir;
 
 /** How the loader decides and what it says when it cannot load; each case runs {@link OpenBlasLibrary#load}. */
@@ -90,5 +91,56 @@ class OpenBlasLibraryTest {
         assertEquals(dir.resolve("native/openblas-0.3.31-1.5.13-linux-x86_64/libopenblas.so.0"), loaded.path());
         assertTrue(loaded.detail().startsWith("OpenBLAS 0.3.31"), loaded.detail());
         assertTrue(loaded.lookup().find("cblas_sgemm").isPresent());
+    }
+
+    @Test
+    void ilp64BuildsAreRefusedFromTheirConfigString() {
+        for (String ilp64 : java.util.List.of(
+                "OpenBLAS 0.3.28 USE64BITINT DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64",
+                "OpenBLAS 0.3.26 USE64BITINT USE_OPENMP Zen MAX_THREADS=256",
+                "USE64BITINT DYNAMIC_ARCH NO_AFFINITY Sandybridge MAX_THREADS=128")) { // before 0.3.x: no version
+            String problem = OpenBlasLibrary.integerWidthProblem(ilp64);
+            assertTrue(problem != null && problem.contains("ILP64") && problem.contains(ilp64), ilp64 + ": " + problem);
+        }
+        for (String lp64 : java.util.List.of(
+                "OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64", // the bundled build
+                "OpenBLAS 0.3.20 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64",
+                "OpenBLAS 0.3.21 NO_AFFINITY USE_OPENMP SkylakeX MAX_THREADS=128",
+                "OpenBLAS 0.3.28 NO_AFFINITY Haswell SINGLE_THREADED",
+                "OpenBLAS")) { // no openblas_get_config: nothing to tell
+            assertEquals(null, OpenBlasLibrary.integerWidthProblem(lp64), lp64);
+        }
+    }
+
+    /**
+     * End to end through {@link OpenBlasLibrary#load}: a library with every symbol the backend needs whose
+     * {@code openblas_get_config} reports USE64BITINT (compiled here with cc) is refused, and the same library saying
+     * LP64 is accepted. Skipped without a C compiler.
+     */
+    @Test
+    void anIlp64LibraryNamedByTheOverrideIsRefused(@TempDir Path dir) throws Exception {
+        assumeTrue(new ProcessBuilder("cc", "--version").start().waitFor() == 0, "no C compiler");
+        for (boolean ilp64 : new boolean[] {true, false}) {
+            StringBuilder c = new StringBuilder();
+            for (String symbol : OpenBlasLibrary.REQUIRED_SYMBOLS) c.append("void ").append(symbol).append("(void) {}\n");
+            c.append("const char *openblas_get_config(void) { return \"OpenBLAS 0.3.28 ")
+                    .append(ilp64 ? "USE64BITINT " : "").append("DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64\"; }\n");
+            Path src = Files.writeString(dir.resolve("fake" + ilp64 + ".c"), c.toString());
+            Path lib = dir.resolve("libfake" + ilp64 + ".so");
+            Process cc = new ProcessBuilder("cc", "-shared", "-fPIC", "-o", lib.toString(), src.toString())
+                    .redirectErrorStream(true).start();
+            String log = new String(cc.getInputStream().readAllBytes());
+            assertEquals(0, cc.waitFor(), log);
+            OpenBlasLibrary.Outcome outcome = OpenBlasLibrary.load(Map.of("EVA4J_OPENBLAS", lib.toString()), "Linux",
+                    "amd64", dir.toString());
+            if (ilp64) {
+                String reason = reason(outcome);
+                assertTrue(reason.startsWith(lib + " is an ILP64 build"), reason);
+                assertTrue(reason.endsWith("point EVA4J_OPENBLAS to a full OpenBLAS build (with LAPACKE) or unset it"),
+                        reason);
+            } else {
+                assertInstanceOf(OpenBlasLibrary.Loaded.class, outcome);
+            }
+        }
     }
 }
