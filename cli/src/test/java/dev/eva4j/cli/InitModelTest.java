@@ -124,7 +124,7 @@ class InitModelTest {
             args.addAll(e.extra());
             CliRun run = CliRun.of(args.toArray(String[]::new));
             assertEquals(0, run.exit(), run.err());
-            assertTrue(run.err().contains(", " + e.tokens() + " real tokens"), e + ": " + run.err());
+            assertTrue(run.err().contains(e.tokens() + " real tokens through the model"), e + ": " + run.err());
             JsonNode eva = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile()).get("eva_config");
             assertEquals(e.maskValue(), eva.get("label_mask_value").asInt());
             assertEquals(e.useMask(), eva.get("use_label_mask").asBoolean());

@@ -91,6 +91,25 @@ class EvaEngineTest {
         }
     }
 
+    /** The run reports where its time went and the peak resident memory; the parts add up to at most the total. */
+    @Test
+    void timingsSplitTheRun() throws Exception {
+        int d = 16;
+        Planted planted = new Planted(d, sigma(d, 4, 0.7), 5);
+        List<Map<String, float[][]>> source = new ArrayList<>();
+        for (int b = 0; b < 8; b++) source.add(Map.of("layer", planted.rows(64)));
+        EvaConfig config = EvaConfig.builder().r(2).rho(2).tau(0.9).maxSteps(8).acceptUnconverged(true).build();
+        EvaResult result = new EvaEngine(config, new CountingSvd(), new EvaRankAllocator())
+                .run(new MemorySource(List.of(new TargetLayer("layer", d, 3)), List.of(), source));
+        EvaResult.Timings t = result.timings();
+        assertTrue(t.activationSeconds() >= 0 && t.svdSeconds() > 0, t.toString());
+        assertTrue(t.activationSeconds() + t.svdSeconds() <= t.totalSeconds() + 1e-9, t.toString());
+        assertEquals(t.totalSeconds() - t.activationSeconds() - t.svdSeconds(), t.otherSeconds(), 1e-9);
+        if (System.getProperty("os.name").startsWith("Linux")) {
+            assertTrue(t.peakResidentBytes() > 10L << 20, "a JVM's peak resident memory: " + t.peakResidentBytes());
+        }
+    }
+
     @Test
     void equalInputGroupsRunOneSvdAndShareRows() throws Exception {
         int d = 24;
