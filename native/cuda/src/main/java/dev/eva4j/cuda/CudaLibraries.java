@@ -165,7 +165,9 @@ public final class CudaLibraries {
                           Map<Library, SymbolLookup> loadedBySystem, int generation) {
         this.search = search;
         this.looked = List.copyOf(looked);
-        this.found = Collections.unmodifiableMap(new EnumMap<>(found.isEmpty() ? Map.of() : found));
+        EnumMap<Library, Location> copy = new EnumMap<>(Library.class);
+        copy.putAll(found);
+        this.found = Collections.unmodifiableMap(copy);
         this.loadedBySystem = loadedBySystem;
         this.generation = generation;
     }
