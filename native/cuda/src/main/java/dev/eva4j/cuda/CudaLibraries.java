@@ -432,6 +432,26 @@ public final class CudaLibraries {
                 + "; set " + ENV + " to the folder holding them, e.g. site-packages/nvidia/cu13/lib)");
     }
 
+    /**
+     * As {@link #problem} in a short line for a table: the missing sonames and a summary of the places searched
+     * ({@link #report()} lists every folder).
+     */
+    public Optional<String> shortProblem(Library... needed) {
+        List<String> missing = new ArrayList<>();
+        Set<Library> all = new LinkedHashSet<>();
+        for (Library l : needed) {
+            all.addAll(l.dependencies());
+            all.add(l);
+        }
+        for (Library l : Library.values()) {
+            if (all.contains(l) && l != Library.DRIVER && l.required() && !found.containsKey(l)) missing.add(l.soname(13));
+        }
+        if (missing.isEmpty()) return Optional.empty();
+        return Optional.of("missing " + String.join(", ", missing) + " (nor the CUDA 12 set) in " + looked.size()
+                + " places: " + ENV + ", the dynamic loader's path, /usr/local/cuda*, Python's nvidia/*/lib; set "
+                + ENV + " to the folder holding them");
+    }
+
     /** A multi-line report: each library with where it was found or "missing", then the places searched. */
     public String report() {
         StringBuilder sb = new StringBuilder();

@@ -39,12 +39,13 @@ public final class CudaRuntime {
     public static Availability probe(CudaLibraries libraries, CudaLibraries.Library... needed) {
         try {
             List<String> problems = new ArrayList<>();
-            Optional<String> missing = libraries.problem(needed);
-            missing.ifPresent(problems::add);
+            Optional<String> missing = libraries.shortProblem(needed);
             if (!libraries.found().containsKey(CudaLibraries.Library.DRIVER)) {
-                if (missing.isEmpty()) problems.add("libcuda.so.1 not found (no NVIDIA driver on this machine)");
+                problems.add("no NVIDIA driver (libcuda.so.1 not found)");
+                missing.ifPresent(problems::add);
                 return Availability.unavailable(String.join("; ", problems));
             }
+            missing.ifPresent(problems::add);
             CudaDriver driver;
             try {
                 driver = CudaDriver.system();
