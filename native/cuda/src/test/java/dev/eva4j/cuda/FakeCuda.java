@@ -37,6 +37,7 @@ final class FakeCuda {
     private static void build() {
         try {
             Path src = Path.of("src/test/c/fakecuda.c").toAbsolutePath();
+            if (!Files.isRegularFile(src)) src = Path.of("native/cuda/src/test/c/fakecuda.c").toAbsolutePath();
             if (!Files.isRegularFile(src)) {
                 failure = "source " + src + " not found";
                 return;
@@ -50,7 +51,7 @@ final class FakeCuda {
                 failure = "gcc failed: " + out;
                 return;
             }
-            for (String name : List.of("libcuda.so.1", "libcudart.so.13", "libnvJitLink.so.13", "libcublasLt.so.13",
+            for (String name : List.of("libcuda.so.1", "libcudart.so.13", "libnvJitLink.so.13", "libcusparse.so.12", "libcublasLt.so.13",
                     "libcublas.so.13", "libcusolver.so.12")) {
                 Files.copy(so, d.resolve(name), StandardCopyOption.REPLACE_EXISTING);
             }
