@@ -46,8 +46,9 @@ if [ ! -f .gpu/jre.tar.xz ]; then
   echo "gpu-check: .gpu/jre.tar.xz missing: run ci/gpu-bundle.sh before and carry .gpu" >&2
   exit 2
 fi
-tar xJf .gpu/jre.tar.xz -C /tmp
-JAVA=/tmp/jre/bin/java
+jre_dir=${EVA4J_JRE_DIR:-/tmp/eva4j-gpu-jre}
+rm -rf "$jre_dir" && mkdir -p "$jre_dir" && tar xJf .gpu/jre.tar.xz -C "$jre_dir"
+JAVA="$jre_dir/jre/bin/java"
 CP="$root/.gpu/lib/*"
 J=("$JAVA" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xss4m -cp "$CP")
 
