@@ -65,7 +65,7 @@ for root, dirs, files in os.walk(os.path.join(d, \"nvidia\")):
   '"$JAVA"' -version 2>&1 | head -n 1'
 
 # 2. discovery as a user sees it
-step backends 60 "${J[@]}" dev.eva4j.cli.Main backends
+step backends 90 "${J[@]}" dev.eva4j.cli.Main backends
 
 # 3. tests
 step gpu-tests 150 "${J[@]}" dev.eva4j.cuda.GpuTestMain --no-skips dev.eva4j.cuda.CudaGpuTest
@@ -123,7 +123,8 @@ def ratio(name, ours, peer, higher_is_better, goal):
         x = r[ours] / r[peer] if higher_is_better else r[peer] / r[ours]
         print(f"{name:34s} eva4j {r[ours]:10.2f}  peer {r[peer]:10.2f}  ratio {x:6.2f}  (goal >= {goal}) {'met' if x >= goal else 'NOT met'}")
     else:
-        print(f"{name:34s} not measured ({'eva4j' if ours not in r else 'peer'} missing)")
+        missing = [w for w, k in (("eva4j", ours), ("peer", peer)) if k not in r]
+        print(f"{name:34s} not measured ({' and '.join(missing)} missing)")
 print("== eva4j on the GPU vs the peers (same run)")
 ratio("GEMM 8192^3 TF32, TFLOP/s", "gemm_tf32_8192_tflops", "torch_gemm_tf32_8192_tflops", True, 0.8)
 ratio("GEMM 8192^3 BF16, TFLOP/s", "gemm_bf16_8192_tflops", "torch_gemm_bf16_8192_tflops", True, 0.8)

@@ -168,8 +168,19 @@ int cublasGemmEx(u64 h, int ta, int tb, int m, int n, int k, const void *alpha, 
                  const void *B, int bt, int ldb, const void *beta, void *C, int ct, int ldc, int compute, int algo) {
     long long a[13] = {ta, tb, m, n, k, at, lda, bt, ldb, ct, ldc, compute, algo};
     rec("cublasGemmEx", 13, a);
-    if (ct != 0 || (at != 0 && at != 14) || (bt != 0 && bt != 14)) return 15;
-    gemm(ta, tb, m, n, k, *(const float *)alpha, A, at, lda, B, bt, ldb, *(const float *)beta, C, ldc);
+    if ((ct != 0 && ct != 14) || (at != 0 && at != 14) || (bt != 0 && bt != 14)) return 15;
+    if (ct == 0) {
+        gemm(ta, tb, m, n, k, *(const float *)alpha, A, at, lda, B, bt, ldb, *(const float *)beta, C, ldc);
+        return 0;
+    }
+    float *tmp = calloc((size_t)ldc * n, sizeof(float)); /* bf16 output: compute in fp32 (beta = 0 only), truncate */
+    gemm(ta, tb, m, n, k, *(const float *)alpha, A, at, lda, B, bt, ldb, 0, tmp, ldc);
+    for (long i = 0; i < (long)ldc * n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &tmp[i], 4);
+        ((uint16_t *)C)[i] = (uint16_t)(bits >> 16);
+    }
+    free(tmp);
     return 0;
 }
 int cublasGemmStridedBatchedEx(u64 h, int ta, int tb, int m, int n, int k, const void *alpha, const void *A, int at,
