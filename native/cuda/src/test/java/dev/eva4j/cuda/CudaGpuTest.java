@@ -109,7 +109,7 @@ class CudaGpuTest {
     void svdBackendFindsThePlantedTopK() {
         CudaSvdBackend svd = new CudaSvdBackend(ctx);
         for (int[] shape : new int[][] {{512, 256}, {256, 512}}) {
-            SvdChecks.Planted pl = SvdChecks.planted(arena, 13, shape[0], shape[1]);
+            SvdChecks.Planted pl = SvdChecks.planted(arena, 13, shape[0], shape[1], 0.9);
             SvdChecks.checkTopK(svd, SvdBackend.Mode.EXACT, pl, 16, 1e-4, 1e-5, arena);
             SvdChecks.checkTopK(svd, SvdBackend.Mode.LOWRANK, pl, 16, 1e-4, 1e-5, arena);
             SvdChecks.checkTopK(svd, SvdBackend.Mode.WARM, pl, 16, 1e-3, 1e-3, arena);

@@ -46,10 +46,18 @@ final class SvdChecks {
 
     /** A = U diag(s) V^T with s_i = 10 * 0.7^i (well separated), stored row-major float32. */
     static Planted planted(Arena arena, long seed, int rows, int cols) {
+        return planted(arena, seed, rows, cols, 0.7);
+    }
+
+    /**
+     * A = U diag(s) V^T with s_i = 10 * decay^i, stored row-major float32. For float32 checks of many components
+     * keep decay near 1 (0.9): a fast decay makes the last components' gaps smaller than float32 rounding resolves.
+     */
+    static Planted planted(Arena arena, long seed, int rows, int cols, double decay) {
         SplittableRandom r = new SplittableRandom(seed);
         int p = Math.min(rows, cols);
         double[] u = orthonormal(r, rows, p), v = orthonormal(r, cols, p), s = new double[p];
-        for (int i = 0; i < p; i++) s[i] = 10 * Math.pow(0.7, i);
+        for (int i = 0; i < p; i++) s[i] = 10 * Math.pow(decay, i);
         MemorySegment a = arena.allocate(F, (long) rows * cols);
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
