@@ -32,7 +32,6 @@ public final class CudaBackend implements ComputeBackend {
 
     private final CudaContext fixedContext; // null: the shared runtime context
     private volatile Availability availability;
-    private volatile Availability hostAvailability;
     private volatile Kernels kernels;
 
     /** The service-loader constructor: the shared context ({@link CudaRuntime#context()}), opened on first use. */
@@ -64,7 +63,9 @@ public final class CudaBackend implements ComputeBackend {
     public Availability availability() {
         Availability a = availability;
         if (a == null) {
-            a = hostAvailability();
+            a = fixedContext != null ? Availability.ok("on " + fixedContext)
+                    : CudaRuntime.probe(CudaLibraries.system(), CudaLibraries.Library.CUBLAS,
+                            CudaLibraries.Library.CUSOLVER);
             if (a.available() && !hasKernels()) {
                 a = Availability.unavailable("CUDA works here (" + a.reason() + ") but this eva4j build has no CUDA "
                         + "kernels (" + KERNELS_CLASS + " is missing)");
@@ -74,15 +75,10 @@ public final class CudaBackend implements ComputeBackend {
         return a;
     }
 
-    /** Whether the host linear algebra works: the libraries, driver and device, kernels aside (computed once). */
+    /** Whether the hosts-only checks and SVD work: the libraries, driver and device, kernels aside. */
     Availability hostAvailability() {
         if (fixedContext != null) return Availability.ok("on " + fixedContext);
-        Availability a = hostAvailability;
-        if (a == null) {
-            hostAvailability = a = CudaRuntime.probe(CudaLibraries.system(), CudaLibraries.Library.CUBLAS,
-                    CudaLibraries.Library.CUSOLVER);
-        }
-        return a;
+        return CudaRuntime.probe(CudaLibraries.system(), CudaLibraries.Library.CUBLAS, CudaLibraries.Library.CUSOLVER);
     }
 
     static boolean hasKernels() {

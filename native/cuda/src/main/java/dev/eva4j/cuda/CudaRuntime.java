@@ -34,9 +34,21 @@ public final class CudaRuntime {
     /**
      * Whether CUDA can work with the libraries {@code needed}: every library found and loadable, the driver
      * initialised, at least one device. Never throws. The reason names what is missing and where it looked; the
-     * detail of an available result names the device, the driver and where the libraries came from.
+     * detail of an available result names the device, the driver and where the libraries came from. For the
+     * machine's own libraries ({@link CudaLibraries#system()}) the answer is computed once per set of libraries.
      */
     public static Availability probe(CudaLibraries libraries, CudaLibraries.Library... needed) {
+        if (libraries != CudaLibraries.system()) return probeOnce(libraries, needed);
+        // the machine's answer does not change while the process runs: computed once per set of libraries
+        java.util.EnumSet<CudaLibraries.Library> key = java.util.EnumSet.noneOf(CudaLibraries.Library.class);
+        java.util.Collections.addAll(key, needed);
+        return SYSTEM_PROBES.computeIfAbsent(key, k -> probeOnce(libraries, needed));
+    }
+
+    private static final java.util.Map<java.util.Set<CudaLibraries.Library>, Availability> SYSTEM_PROBES =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static Availability probeOnce(CudaLibraries libraries, CudaLibraries.Library... needed) {
         try {
             List<String> problems = new ArrayList<>();
             Optional<String> missing = libraries.shortProblem(needed);
