@@ -56,7 +56,7 @@ __device__ float block_max_f(float v, float* scratch) {
 
 // dev.eva4j.spi.DropoutMask.hash: MurmurHash3's finaliser over seedWord ^ (index * 0x85EBCA6B), in unsigned 32-bit
 // arithmetic (Java's int arithmetic wraps the same way; its >>> is this unsigned shift). `index` is taken modulo 2^32.
-__device__ __forceinline__ uint32_t dropout_hash(uint32_t seed_word, i64 index) {
+__host__ __device__ __forceinline__ uint32_t dropout_hash(uint32_t seed_word, i64 index) {
     uint32_t x = seed_word ^ ((uint32_t) index * 0x85EBCA6Bu);
     x += 0x632BE5ABu;
     x ^= x >> 16;
@@ -69,6 +69,6 @@ __device__ __forceinline__ uint32_t dropout_hash(uint32_t seed_word, i64 index) 
 
 // DropoutMask.factor: `keep` (= 1f / (1f - p), computed by the caller in float) when (hash >>> 8) >= threshold
 // (= DropoutMask.threshold(p)), else 0.
-__device__ __forceinline__ float dropout_factor(uint32_t seed_word, uint32_t threshold, float keep, i64 index) {
+__host__ __device__ __forceinline__ float dropout_factor(uint32_t seed_word, uint32_t threshold, float keep, i64 index) {
     return (dropout_hash(seed_word, index) >> 8) >= threshold ? keep : 0.0f;
 }

@@ -33,9 +33,14 @@ public final class CudaBackend implements ComputeBackend {
         Availability a = availability;
         if (a == null) {
             CudaDriverProbe.Result r = CudaDriverProbe.probe();
-            a = r.driverFound() && r.devices() > 0
-                    ? Availability.unavailable(r.detail() + ", but this eva4j build has no CUDA operations yet")
-                    : Availability.unavailable(r.detail());
+            if (!r.driverFound() || r.devices() == 0) {
+                KernelImage image = CudaKernelsLoader.image();
+                a = Availability.unavailable(r.detail() + (image.fatbin().isPresent() ? "" : "; also, " + image.reason()));
+            } else {
+                // the kernels' own problem first (a build without nvcc, cuBLAS missing): what a person can act on
+                a = Availability.unavailable(CudaKernelsLoader.problem().map(p -> r.detail() + ", but " + p)
+                        .orElse(r.detail() + ", but this eva4j build has no CUDA host linear algebra yet"));
+            }
             availability = a;
         }
         return a;
@@ -89,7 +94,14 @@ public final class CudaBackend implements ComputeBackend {
     }
 
     @Override
+    /**
+     * The CUDA kernels of device 0 ({@link CudaKernelsLoader#shared()}), shared by every caller. They work wherever
+     * the driver, a device, this build's fatbin and cuBLAS are present, even while the backend as a whole reports
+     * itself unavailable for its host linear algebra.
+     *
+     * @throws IllegalStateException when the kernels cannot run here (the message says why)
+     */
     public dev.eva4j.spi.Kernels kernels() {
-        throw new IllegalStateException("cuda backend cannot work here: " + availability().reason());
+        return CudaKernelsLoader.shared();
     }
 }
