@@ -48,6 +48,9 @@ public final class CudaKernels implements Kernels {
         this.context = Objects.requireNonNull(context, "context");
         this.module = Objects.requireNonNull(module, "module");
         this.cublas = context.cublas();
+        // float32 GEMMs as the contract's tolerance assumes: no TF32 (the handle is the context's; whoever switches
+        // it to TF32 for a benchmark must switch it back)
+        cublas.setMathMode(Cublas.DEFAULT_MATH);
     }
 
     @Override
@@ -62,7 +65,12 @@ public final class CudaKernels implements Kernels {
 
     @Override
     public Set<Capability> capabilities() {
-        return Set.of();
+        return Set.of(Capability.ACCELERATOR);
+    }
+
+    /** eva4j's kernels as loaded into the context (for {@link CudaPcaKernels} on the same device). */
+    public CudaModule module() {
+        return module;
     }
 
     /** The context this backend queues its work on. */
