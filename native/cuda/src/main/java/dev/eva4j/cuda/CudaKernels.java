@@ -45,9 +45,14 @@ public final class CudaKernels implements Kernels {
      * @param module  eva4j's kernels loaded into that context ({@link KernelImage})
      */
     public CudaKernels(CudaContext context, CudaModule module) {
+        this(context, module, context.cublas());
+    }
+
+    /** As {@link #CudaKernels(CudaContext, CudaModule)} with a given cuBLAS handle of that context (tests). */
+    CudaKernels(CudaContext context, CudaModule module, Cublas cublas) {
         this.context = Objects.requireNonNull(context, "context");
         this.module = Objects.requireNonNull(module, "module");
-        this.cublas = context.cublas();
+        this.cublas = Objects.requireNonNull(cublas, "cublas");
         // float32 GEMMs as the contract's tolerance assumes: no TF32 (the handle is the context's; whoever switches
         // it to TF32 for a benchmark must switch it back)
         cublas.setMathMode(Cublas.DEFAULT_MATH);
