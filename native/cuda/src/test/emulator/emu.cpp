@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <setjmp.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <string>
@@ -21,15 +22,21 @@ namespace {
 
 constexpr size_t STACK = 256 * 1024;
 
+// A fiber per thread slot, started once (makecontext) and then switched with _setjmp/_longjmp (no signal-mask system
+// call per switch): between blocks a fiber waits at the end of its loop and runs the kernel body again for the next
+// block.
 struct Fiber {
-    ucontext_t ctx;
+    jmp_buf jb;
+    ucontext_t boot;
     dim3 tid;
     bool done;
+    bool started;
     char* stack;
 };
 
 Fiber fibers[1024];
-ucontext_t scheduler;
+jmp_buf scheduler;
+ucontext_t boot_return;
 Fiber* current;
 int live;                          // threads of the block still running
 int bar_count, bar_gen;            // block barrier
@@ -38,14 +45,14 @@ void (*body)(void**);
 void** body_args;
 
 void yield() {
-    swapcontext(&current->ctx, &scheduler);
-    emu_thread_idx = current->tid;
+    Fiber* self = current;
+    if (!_setjmp(self->jb)) _longjmp(scheduler, 1);
+    emu_thread_idx = self->tid;
 }
 
 int warp_of_current() { return emu_linear_tid() >> 5; }
 
-void fiber_main() {
-    body(body_args);
+void finish() {
     current->done = true;
     int w = warp_of_current();
     live--;
@@ -59,6 +66,33 @@ void fiber_main() {
         warp_count[w] = 0;
         warp_gen[w]++;
     }
+}
+
+void fiber_entry() {
+    Fiber* self = current;
+    if (!_setjmp(self->jb)) setcontext(&boot_return);   // parked until the first block
+    for (;;) {
+        emu_thread_idx = self->tid;
+        body(body_args);
+        finish();
+        if (!_setjmp(self->jb)) _longjmp(scheduler, 1);  // parked until the next block
+    }
+}
+
+void start(Fiber& f) {
+    // each stack its own mapping with an inaccessible guard page below it: an overflow faults at once
+    char* m = (char*) mmap(nullptr, STACK + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) abort();
+    mprotect(m, 4096, PROT_NONE);
+    f.stack = m + 4096;
+    getcontext(&f.boot);
+    f.boot.uc_stack.ss_sp = f.stack;
+    f.boot.uc_stack.ss_size = STACK;
+    f.boot.uc_link = nullptr;
+    makecontext(&f.boot, fiber_entry, 0);
+    current = &f;
+    swapcontext(&boot_return, &f.boot);
+    f.started = true;
 }
 
 }  // namespace
@@ -85,22 +119,12 @@ void emu_warp_barrier() {
 }
 
 static void run_grid(void (*fn)(void**), void** args, dim3 grid, dim3 block) {
-    static bool stacks = false;
-    if (!stacks) {
-        // each stack its own mapping with an inaccessible guard page below it: an overflow faults at once
-        for (auto& f : fibers) {
-            char* m = (char*) mmap(nullptr, STACK + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (m == MAP_FAILED) abort();
-            mprotect(m, 4096, PROT_NONE);
-            f.stack = m + 4096;
-        }
-        stacks = true;
-    }
     body = fn;
     body_args = args;
     emu_grid_dim = grid;
     emu_block_dim = block;
     int n = (int) (block.x * block.y * block.z);
+    for (int t = 0; t < n; t++) if (!fibers[t].started) start(fibers[t]);
     for (unsigned bz = 0; bz < grid.z; bz++)
         for (unsigned by = 0; by < grid.y; by++)
             for (unsigned bx = 0; bx < grid.x; bx++) {
@@ -117,11 +141,6 @@ static void run_grid(void (*fn)(void**), void** args, dim3 grid, dim3 block) {
                              (unsigned) (t / (block.x * block.y))};
                     f.done = false;
                     warp_live[t >> 5]++;
-                    getcontext(&f.ctx);
-                    f.ctx.uc_stack.ss_sp = f.stack;
-                    f.ctx.uc_stack.ss_size = STACK;
-                    f.ctx.uc_link = &scheduler;
-                    makecontext(&f.ctx, fiber_main, 0);
                 }
                 bool running = true;
                 while (running) {
@@ -130,7 +149,7 @@ static void run_grid(void (*fn)(void**), void** args, dim3 grid, dim3 block) {
                         if (fibers[t].done) continue;
                         current = &fibers[t];
                         emu_thread_idx = current->tid;
-                        swapcontext(&scheduler, &current->ctx);
+                        if (!_setjmp(scheduler)) _longjmp(current->jb, 1);
                         if (!fibers[t].done) running = true;
                     }
                 }
