@@ -78,6 +78,11 @@ final class BackendsCommand implements Callable<Integer> {
         out.println(ProviderTable.format(rows, r -> !r.broken() && chosen.containsKey(r.kind())
                 && chosen.get(r.kind()).name().equals(r.name())));
         out.println();
+        if (rows.stream().anyMatch(r -> r.name().equals("cuda") && !r.available())) {
+            // which CUDA library is missing and every folder searched (the table's detail is one line)
+            out.println(dev.eva4j.cuda.CudaLibraries.system().report().stripTrailing());
+            out.println();
+        }
         choices.forEach(out::println);
         out.flush();
         return 0;

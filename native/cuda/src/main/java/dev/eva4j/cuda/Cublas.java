@@ -104,6 +104,10 @@ public final class Cublas implements AutoCloseable {
     //     const void *beta, void *C, cudaDataType Ctype, int ldc, long long int strideC, int batchCount,
     //     cublasComputeType_t computeType, cublasGemmAlgo_t algo)
     private final MethodHandle cublasGemmStridedBatchedEx;
+    // cublasStatus_t cublasSgeam(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
+    //     int m, int n, const float *alpha, const float *A, int lda, const float *beta, const float *B, int ldb,
+    //     float *C, int ldc)
+    private final MethodHandle cublasSgeam;
 
     Cublas(CudaContext context, CudaLibraries libraries) {
         this(context, libraries.load(CudaLibraries.Library.CUBLAS));
@@ -137,6 +141,9 @@ public final class Cublas implements AutoCloseable {
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                         ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG,
                         ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
+        cublasSgeam = LINKER.downcallHandle(sym.apply("cublasSgeam"), FunctionDescriptor.of(JAVA_INT,
+                JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
         context.bind();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(JAVA_LONG);
@@ -363,6 +370,46 @@ public final class Cublas implements AutoCloseable {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /**
+     * Column-major {@code C = alpha op(A) + beta op(B)} ({@code cublasSgeam}), C m x n. With beta = 0 pass
+     * {@code b = c}, {@code ldb = ldc}, {@code transb = OP_N} (cuBLAS' documented in-place form; B is then not read).
+     */
+    public synchronized void sgeam(int transa, int transb, int m, int n, float alpha, long a, int lda, float beta,
+                                   long b, int ldb, long c, int ldc) {
+        checkOp(transa, "transa");
+        checkOp(transb, "transb");
+        if (m < 0 || n < 0) throw new IllegalArgumentException("m and n must be >= 0, got m=" + m + " n=" + n);
+        int aRows = transa == OP_N ? m : n;
+        int bRows = transb == OP_N ? m : n;
+        if (lda < Math.max(1, aRows)) throw new IllegalArgumentException("lda must be >= max(1, " + aRows + "), got " + lda);
+        if (ldb < Math.max(1, bRows)) throw new IllegalArgumentException("ldb must be >= max(1, " + bRows + "), got " + ldb);
+        if (ldc < Math.max(1, m)) throw new IllegalArgumentException("ldc must be >= max(1, " + m + "), got " + ldc);
+        if ((long) m * n > 0 && (a == 0 || b == 0 || c == 0)) {
+            throw new IllegalArgumentException("A, B and C must be non-null device pointers");
+        }
+        if (c == a && transa == OP_T) throw new IllegalArgumentException("an out-of-place transpose needs C != A");
+        ensureOpen();
+        if (m == 0 || n == 0) return;
+        context.bind();
+        try (Arena ar = Arena.ofConfined()) {
+            MemorySegment al = ar.allocateFrom(JAVA_FLOAT, alpha);
+            MemorySegment be = ar.allocateFrom(JAVA_FLOAT, beta);
+            check("cublasSgeam", (int) cublasSgeam.invokeExact(handle, transa, transb, m, n, al, a, lda, be, b, ldb,
+                    c, ldc));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Transposes a row-major {@code rows x cols} matrix at {@code src} into a row-major {@code cols x rows} matrix
+     * at {@code dst} (both dense), on the stream ({@code cublasSgeam}).
+     */
+    public void transposeRowMajor(int rows, int cols, long src, long dst) {
+        // src read column-major is cols x rows (ld cols); dst column-major is rows x cols (ld rows) = src^T of that
+        sgeam(OP_T, OP_N, rows, cols, 1f, src, Math.max(1, cols), 0f, dst, Math.max(1, rows), dst, Math.max(1, rows));
     }
 
     // ---- row-major helpers (eva4j's convention) ----

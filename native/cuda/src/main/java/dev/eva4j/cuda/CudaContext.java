@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class CudaContext implements AutoCloseable {
     private final CudaDriver driver;
+    private final CudaLibraries libraries;
     private final int ordinal;
     private final int device;
     private final long context;
@@ -30,8 +31,9 @@ public final class CudaContext implements AutoCloseable {
     private volatile Cublas cublas;
     private volatile Cusolver cusolver;
 
-    private CudaContext(CudaDriver driver, int ordinal) {
+    private CudaContext(CudaDriver driver, CudaLibraries libraries, int ordinal) {
         this.driver = driver;
+        this.libraries = libraries;
         this.ordinal = ordinal;
         int count = driver.deviceCount();
         if (ordinal < 0 || ordinal >= count) {
@@ -54,12 +56,22 @@ public final class CudaContext implements AutoCloseable {
      * @throws CudaException when the driver is missing, cannot initialise, or the device does not exist
      */
     public static CudaContext open(int ordinal) {
-        return new CudaContext(CudaDriver.system(), ordinal);
+        return new CudaContext(CudaDriver.system(), CudaLibraries.system(), ordinal);
     }
 
     /** As {@link #open(int)} on a given driver. */
     public static CudaContext open(CudaDriver driver, int ordinal) {
-        return new CudaContext(driver, ordinal);
+        return new CudaContext(driver, CudaLibraries.system(), ordinal);
+    }
+
+    /** As {@link #open(int)} on a given driver, with cuBLAS and cuSOLVER loaded from {@code libraries}. */
+    public static CudaContext open(CudaDriver driver, CudaLibraries libraries, int ordinal) {
+        return new CudaContext(driver, libraries, ordinal);
+    }
+
+    /** The libraries cuBLAS and cuSOLVER are loaded from. */
+    public CudaLibraries libraries() {
+        return libraries;
     }
 
     /** Makes this context current on the calling thread if it is not already; cheap when it is. */
@@ -146,7 +158,7 @@ public final class CudaContext implements AutoCloseable {
         if (c == null) {
             synchronized (this) {
                 c = cublas;
-                if (c == null) cublas = c = new Cublas(this, CudaLibraries.system());
+                if (c == null) cublas = c = new Cublas(this, libraries);
             }
         }
         return c;
@@ -158,7 +170,7 @@ public final class CudaContext implements AutoCloseable {
         if (c == null) {
             synchronized (this) {
                 c = cusolver;
-                if (c == null) cusolver = c = new Cusolver(this, CudaLibraries.system());
+                if (c == null) cusolver = c = new Cusolver(this, libraries);
             }
         }
         return c;

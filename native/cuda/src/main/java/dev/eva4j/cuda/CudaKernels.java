@@ -41,6 +41,16 @@ public final class CudaKernels implements Kernels {
     private DeviceMemory scratch;
 
     /**
+     * Kernels on {@code context}, with this build's fatbin ({@link KernelImage}) loaded into it.
+     *
+     * @throws IllegalStateException when this build has no kernels (nvcc was not found when it was built)
+     */
+    public CudaKernels(CudaContext context) {
+        this(context, CudaModule.load(context, CudaKernelsLoader.image().fatbin()
+                .orElseThrow(() -> new IllegalStateException(CudaKernelsLoader.image().reason()))));
+    }
+
+    /**
      * @param context the device context all work is queued on (its stream)
      * @param module  eva4j's kernels loaded into that context ({@link KernelImage})
      */

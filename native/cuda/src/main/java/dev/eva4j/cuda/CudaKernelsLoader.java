@@ -1,15 +1,16 @@
 package dev.eva4j.cuda;
 
+import dev.eva4j.spi.Availability;
 import java.util.Optional;
 
 /**
- * Opens the {@link CudaKernels} of device 0 once per JVM (the primary context, eva4j's fatbin loaded into it, cuBLAS),
- * or says why they cannot run here: no driver or device, a build without kernels (nvcc was absent), or cuBLAS missing.
- * Thread-safe.
+ * The fatbin of this build ({@link #image()}, read once) and the {@link CudaKernels} of the shared CUDA context
+ * ({@link CudaRuntime#context()}), or why they cannot run here: the libraries, driver or device
+ * ({@link CudaBackend#availability()}), or a build without kernels (nvcc was absent). Thread-safe.
  */
 public final class CudaKernelsLoader {
     private static volatile KernelImage image;
-    private static CudaKernels shared;
+    private static final CudaBackend BACKEND = new CudaBackend();
 
     private CudaKernelsLoader() {}
 
@@ -20,40 +21,22 @@ public final class CudaKernelsLoader {
         return i;
     }
 
-    /**
-     * Why eva4j's kernels cannot run here, or empty when they can: checked in the order driver and device, fatbin,
-     * cuBLAS (with its dependencies). Never throws.
-     */
+    /** Why eva4j's kernels cannot run here, or empty when they can. Never throws. */
     public static Optional<String> problem() {
-        CudaDriverProbe.Result r = CudaDriverProbe.probe();
-        if (!r.driverFound() || r.devices() == 0) return Optional.of(r.detail());
-        KernelImage i = image();
-        if (i.fatbin().isEmpty()) return Optional.of(i.reason());
         try {
-            return CudaLibraries.system().problem(CudaLibraries.Library.CUBLAS);
+            Availability a = BACKEND.availability();
+            return a.available() ? Optional.empty() : Optional.of(a.reason());
         } catch (RuntimeException | LinkageError e) {
-            return Optional.of("the CUDA libraries cannot be searched: " + e);
+            return Optional.of("the CUDA backend cannot be probed: " + e);
         }
     }
 
     /**
-     * The kernels of device 0, opened on first call and shared by every caller (they live until the JVM exits).
+     * The kernels of the shared context, created on first call and shared by every caller.
      *
      * @throws IllegalStateException with {@link #problem()}'s reason when they cannot run here
-     * @throws CudaException         when the driver refuses (e.g. no code in the fatbin for this GPU)
      */
-    public static synchronized CudaKernels shared() {
-        if (shared != null) return shared;
-        Optional<String> problem = problem();
-        if (problem.isPresent()) throw new IllegalStateException("cuda kernels cannot run here: " + problem.get());
-        CudaContext context = CudaContext.open(0);
-        try {
-            CudaModule module = CudaModule.load(context, image().fatbin().orElseThrow());
-            shared = new CudaKernels(context, module);
-            return shared;
-        } catch (RuntimeException | Error e) {
-            context.close();
-            throw e;
-        }
+    public static CudaKernels shared() {
+        return (CudaKernels) BACKEND.kernels();
     }
 }

@@ -63,6 +63,8 @@ public final class CudaLibraries {
         DRIVER("libcuda.so.1", "libcuda.so.1", true),
         CUDART("libcudart.so.13", "libcudart.so.12", false),
         NVJITLINK("libnvJitLink.so.13", "libnvJitLink.so.12", true),
+        /** cuSPARSE: cuSOLVER links it (CUDA 12 and 13 both ship libcusparse.so.12); loaded first when found. */
+        CUSPARSE("libcusparse.so.12", "libcusparse.so.12", false),
         CUBLASLT("libcublasLt.so.13", "libcublasLt.so.12", true),
         CUBLAS("libcublas.so.13", "libcublas.so.12", true),
         CUSOLVER("libcusolver.so.12", "libcusolver.so.11", true);
@@ -86,7 +88,7 @@ public final class CudaLibraries {
             };
         }
 
-        /** Whether the backend cannot work without it (cudart is optional). */
+        /** Whether the backend cannot work without it (cudart and cusparse are optional: loaded first when found). */
         public boolean required() {
             return required;
         }
@@ -95,15 +97,16 @@ public final class CudaLibraries {
         public List<Library> dependencies() {
             return switch (this) {
                 case DRIVER, CUDART, NVJITLINK, CUBLASLT -> List.of();
+                case CUSPARSE -> List.of(NVJITLINK);
                 case CUBLAS -> List.of(CUBLASLT);
-                case CUSOLVER -> List.of(NVJITLINK, CUBLASLT, CUBLAS);
+                case CUSOLVER -> List.of(NVJITLINK, CUSPARSE, CUBLASLT, CUBLAS);
             };
         }
     }
 
     /** The toolkit libraries, in load order. */
-    static final List<Library> TOOLKIT = List.of(Library.CUDART, Library.NVJITLINK, Library.CUBLASLT, Library.CUBLAS,
-            Library.CUSOLVER);
+    static final List<Library> TOOLKIT = List.of(Library.CUDART, Library.NVJITLINK, Library.CUSPARSE, Library.CUBLASLT,
+            Library.CUBLAS, Library.CUSOLVER);
 
     /**
      * Where one library was found: {@code path} is the file, or empty when the system loader found it by soname
@@ -165,7 +168,9 @@ public final class CudaLibraries {
                           Map<Library, SymbolLookup> loadedBySystem, int generation) {
         this.search = search;
         this.looked = List.copyOf(looked);
-        this.found = Collections.unmodifiableMap(new EnumMap<>(found.isEmpty() ? Map.of() : found));
+        EnumMap<Library, Location> copy = new EnumMap<>(Library.class);
+        copy.putAll(found);
+        this.found = Collections.unmodifiableMap(copy);
         this.loadedBySystem = loadedBySystem;
         this.generation = generation;
     }
@@ -210,11 +215,20 @@ public final class CudaLibraries {
                     continue;
                 }
                 Optional<Location> loc = locate(lib, lib.soname(generation), envFolders, cudaFolders, null, search, bySystem);
-                if (loc.isEmpty() && lib != Library.DRIVER) {
+                // the Python folders are asked for (a process is started) only when a required library needs them
+                if (loc.isEmpty() && lib != Library.DRIVER && (lib.required() || python != null)) {
                     if (python == null) python = pythonLibFolders(search.pythonSitePackages().get());
                     loc = locate(lib, lib.soname(generation), List.of(), List.of(), python, search, bySystem);
                 }
                 loc.ifPresent(l -> got.put(lib, l));
+            }
+            if (python != null) { // optional libraries met before the Python folders were listed
+                for (Library lib : TOOLKIT) {
+                    if (!lib.required() && !got.containsKey(lib)) {
+                        locate(lib, lib.soname(generation), List.of(), List.of(), python, search, bySystem)
+                                .ifPresent(l -> got.put(lib, l));
+                    }
+                }
             }
             if (best == null) best = got;
             if (complete(got)) {
@@ -430,6 +444,26 @@ public final class CudaLibraries {
                 + "; set " + ENV + " to the folder holding them, e.g. site-packages/nvidia/cu13/lib)");
     }
 
+    /**
+     * As {@link #problem} in a short line for a table: the missing sonames and a summary of the places searched
+     * ({@link #report()} lists every folder).
+     */
+    public Optional<String> shortProblem(Library... needed) {
+        List<String> missing = new ArrayList<>();
+        Set<Library> all = new LinkedHashSet<>();
+        for (Library l : needed) {
+            all.addAll(l.dependencies());
+            all.add(l);
+        }
+        for (Library l : Library.values()) {
+            if (all.contains(l) && l != Library.DRIVER && l.required() && !found.containsKey(l)) missing.add(l.soname(13));
+        }
+        if (missing.isEmpty()) return Optional.empty();
+        return Optional.of("missing " + String.join(", ", missing) + " (nor the CUDA 12 set) in " + looked.size()
+                + " places: " + ENV + ", the dynamic loader's path, /usr/local/cuda*, Python's nvidia/*/lib; set "
+                + ENV + " to the folder holding them");
+    }
+
     /** A multi-line report: each library with where it was found or "missing", then the places searched. */
     public String report() {
         StringBuilder sb = new StringBuilder();
@@ -458,7 +492,17 @@ public final class CudaLibraries {
         RuntimeException failed = loadFailures.get(lib);
         if (failed != null) throw failed;
         try {
-            for (Library dep : lib.dependencies()) load(dep);
+            for (Library dep : lib.dependencies()) {
+                if (dep.required()) {
+                    load(dep);
+                } else if (found.containsKey(dep)) {
+                    try {
+                        load(dep);
+                    } catch (CudaException e) {
+                        // optional: the library that needs it says what is missing when it fails to load
+                    }
+                }
+            }
             if (lib == Library.CUSOLVER || lib == Library.CUBLAS) {
                 if (found.containsKey(Library.CUDART)) {
                     try {
