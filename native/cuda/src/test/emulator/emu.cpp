@@ -331,6 +331,17 @@ int cublasSgemmStridedBatched(u64, int ta, int tb, int m, int n, int k, const fl
     for (int i = 0; i < batch; i++) sgemm(ta, tb, m, n, k, *alpha, A + i * sa, lda, B + i * sb, ldb, *beta, C + i * sc, ldc);
     return 0;
 }
+int cublasSgeam(u64, int ta, int tb, int m, int n, const float* alpha, const float* A, int lda, const float* beta,
+                const float* B, int ldb, float* C, int ldc) {
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            float a = *alpha == 0.0f ? 0.0f : *alpha * (ta ? A[j + (long) i * lda] : A[i + (long) j * lda]);
+            float b = *beta == 0.0f ? 0.0f : *beta * (tb ? B[j + (long) i * ldb] : B[i + (long) j * ldb]);
+            C[i + (long) j * ldc] = a + b;
+        }
+    check_guards("cublasSgeam");
+    return 0;
+}
 int cublasGemmEx(u64, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int, const void*,
                  void*, int, int, int, int) {
     return 15;   // CUBLAS_STATUS_NOT_SUPPORTED: the emulator has float32 GEMMs only

@@ -31,11 +31,18 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Built once per JVM in a temporary folder; needs {@code g++} (see {@link Condition}).
  */
 final class Emulator {
-    private static final Path SOURCES = Path.of("src/main/cuda").toAbsolutePath();
-    private static final Path EMULATOR = Path.of("src/test/emulator").toAbsolutePath();
+    private static final Path MODULE = moduleDir();
+    private static final Path SOURCES = MODULE.resolve("src/main/cuda");
+    private static final Path EMULATOR = MODULE.resolve("src/test/emulator");
     private static CudaKernels kernels;
 
     private Emulator() {}
+
+    /** native/cuda, from its own folder (Maven) or from the project root (a run outside Maven). */
+    static Path moduleDir() {
+        Path here = Path.of("").toAbsolutePath();
+        return Files.isDirectory(here.resolve("src/test/emulator")) ? here : here.resolve("native/cuda");
+    }
 
     static Optional<Path> compiler() {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
@@ -95,6 +102,9 @@ final class Emulator {
     static final class Condition implements ExecutionCondition {
         @Override
         public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+            if (!Files.isDirectory(EMULATOR)) {
+                return ConditionEvaluationResult.disabled("the emulator's sources are not here (" + EMULATOR + ")");
+            }
             return compiler().isPresent()
                     ? ConditionEvaluationResult.enabled("g++ found: the emulator can be built")
                     : ConditionEvaluationResult.disabled("no g++ on PATH: the CUDA emulator cannot be built");

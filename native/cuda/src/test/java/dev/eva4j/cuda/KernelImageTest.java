@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * DropoutMask's bits, so the CPU and GPU masks are identical.
  */
 class KernelImageTest {
-    private static final Path SOURCES = Path.of("src/main/cuda");
+    private static final Path SOURCES = Emulator.moduleDir().resolve("src/main/cuda");
 
     @TempDir
     Path dir;
