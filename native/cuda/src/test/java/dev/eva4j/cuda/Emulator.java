@@ -28,7 +28,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * logic, indexing, reductions and masks and every launch's geometry and argument list; it cannot check a GPU's
  * arithmetic (its erfc, expf, FMA contraction), timing, or anything about memory on a real device.
  *
- * <p>Built once per JVM in a temporary folder; needs {@code g++} (see {@link Condition}).
+ * <p>Built once per JVM in a temporary folder; needs {@code g++}. Skipped where a GPU can run the kernels for real
+ * (see {@link Condition}).
  */
 final class Emulator {
     private static final Path MODULE = moduleDir();
@@ -102,6 +103,10 @@ final class Emulator {
     static final class Condition implements ExecutionCondition {
         @Override
         public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+            if (CudaKernelsLoader.problem().isEmpty()) {
+                // the GPU machine's minutes are scarce: there the Cuda* tests run the same checks on the device
+                return ConditionEvaluationResult.disabled("a GPU is here: the Cuda* tests run these checks on it");
+            }
             if (!Files.isDirectory(EMULATOR)) {
                 return ConditionEvaluationResult.disabled("the emulator's sources are not here (" + EMULATOR + ")");
             }
