@@ -66,9 +66,9 @@ public final class CudaBackend implements ComputeBackend {
             a = fixedContext != null ? Availability.ok("on " + fixedContext)
                     : CudaRuntime.probe(CudaLibraries.system(), CudaLibraries.Library.CUBLAS,
                             CudaLibraries.Library.CUSOLVER);
+            KernelImage image = CudaKernelsLoader.image();
             if (a.available() && !hasKernels()) {
-                a = Availability.unavailable("CUDA works here (" + a.reason() + ") but this eva4j build has no CUDA "
-                        + "kernels (" + KERNELS_CLASS + " is missing)");
+                a = Availability.unavailable("CUDA works here (" + a.reason() + ") but " + image.reason());
             }
             availability = a;
         }
@@ -81,13 +81,9 @@ public final class CudaBackend implements ComputeBackend {
         return CudaRuntime.probe(CudaLibraries.system(), CudaLibraries.Library.CUBLAS, CudaLibraries.Library.CUSOLVER);
     }
 
+    /** Whether this build carries the kernels' fatbin (nvcc was found when it was built; see {@link KernelImage}). */
     static boolean hasKernels() {
-        try {
-            Class.forName(KERNELS_CLASS, false, CudaBackend.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
-        }
+        return CudaKernelsLoader.image().fatbin().isPresent();
     }
 
     /** The context this backend computes on. */
