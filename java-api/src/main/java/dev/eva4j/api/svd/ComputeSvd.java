@@ -30,6 +30,9 @@ import java.util.SplittableRandom;
  * float64 dgesdd (eva4j-native-cpu's ComputeSvdTest, sketches with condition numbers up to ~1e5): two passes give
  * singular values to ~2e-6 relative and |cos| >= 1 - 1e-6 per separated component; one pass misses 1e-4.
  * Matrices in heap segments are copied to native memory first (native backends reject heap segments).
+ *
+ * <p>{@link dev.eva4j.spi.DType#F64} problems are solved in float64 throughout by the same algorithms (the compute
+ * backend's {@code dgesdd}/{@code dsyevd}, products in Java doubles). Problems of a batch run one after the other.
  */
 public final class ComputeSvd {
     public static final int LOWRANK_POWER_ITERATIONS = 4;
@@ -48,6 +51,10 @@ public final class ComputeSvd {
 
     public void topK(List<TopKProblem> batch, Mode mode) {
         for (TopKProblem p : batch) {
+            if (p.dtype() == dev.eva4j.spi.DType.F64) {
+                new ComputeSvd64(compute).topK(p, mode);
+                continue;
+            }
             switch (mode) {
                 case EXACT -> exact(p);
                 case LOWRANK -> randomized(p, false, LOWRANK_POWER_ITERATIONS);
