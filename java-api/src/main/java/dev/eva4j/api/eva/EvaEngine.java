@@ -242,6 +242,9 @@ public final class EvaEngine {
                         throw new IllegalArgumentException("layer '" + layers.get(g.members[0]).module() + "': batch "
                                 + step + " holds " + e.getMessage());
                     }
+                    // rows mapped read-only from a file (the safetensors source) are copied into M now: drop their
+                    // pages so that resident memory does not grow with every group of the batch
+                    if (r.data().isMapped() && r.data().isReadOnly()) r.data().unload();
                     chunk.add(g);
                     bytes += b;
                     next++;
