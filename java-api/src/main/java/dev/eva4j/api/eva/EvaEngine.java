@@ -72,6 +72,7 @@ public final class EvaEngine {
         int steps;
         boolean done;
         int maxRows; // the most rows one batch gave this group
+        boolean supplied; // whether any batch held an entry (possibly of 0 rows) for this group
 
         Group(int[] members, int d, int k, boolean float64) {
             this.members = members;
@@ -190,6 +191,10 @@ public final class EvaEngine {
             if (g.pca.hasComponents()) continue;
             String layer = "layer '" + layers.get(g.members[0]).module() + "'";
             int k = g.pca.components();
+            if (!g.supplied) {
+                throw new IllegalArgumentException(layer + " received no rows " + when + ": the activation source "
+                        + "never supplied this layer's rows");
+            }
             if (g.maxRows == 0) {
                 throw new IllegalArgumentException(layer + " received no rows " + when + ": every position is masked "
                         + "(attention mask 0, or a label equal to the label mask value), so there is nothing to learn from");
@@ -221,6 +226,7 @@ public final class EvaEngine {
         for (Group g : groups) {
             Rows r = input.get(g);
             if (g.done || r == null) continue;
+            g.supplied = true;
             g.maxRows = Math.max(g.maxRows, r.count());
             if (r.count() < g.pca.components()) continue; // too few real tokens: skip
             todo.add(g);

@@ -464,6 +464,11 @@ class EvaEngineTest {
                 () -> new EvaEngine(config, new CountingSvd(), new EvaRankAllocator()).run(none));
         assertTrue(e.getMessage().contains("layer 'few' received no rows") && e.getMessage().contains("every position is masked"),
                 e.getMessage());
+        List<Map<String, float[][]>> absent = List.of(Map.of("ok", p.rows(40)), Map.of("ok", p.rows(40)));
+        e = assertThrows(IllegalArgumentException.class, () -> new EvaEngine(config, new CountingSvd(),
+                new EvaRankAllocator()).run(new MemorySource(layers, List.of(), absent)));
+        assertTrue(e.getMessage().contains("layer 'few' received no rows in a full pass over the data: the activation "
+                + "source never supplied"), e.getMessage());
         // with max_steps reached before the data ends, the same cause is named (not "did not converge")
         MemorySource capped = new MemorySource(layers, List.of(), oneToken);
         e = assertThrows(IllegalArgumentException.class, () -> new EvaEngine(config.toBuilder().maxSteps(2).build(),

@@ -267,9 +267,10 @@ class ComputeSvdTest {
     }
 
     /**
-     * Float64 problems are solved in float64 throughout: against the dgesdd reference of the same values, singular
-     * values to {@link SvdFixtures#F64_SV_TOL} and directions to {@link SvdFixtures#F64_COS_MIN}, 1e5-1e6 times tighter
-     * than float32 can be, in every mode (WARM from a start within 0.05, like the float32 test).
+     * Float64 problems are solved in float64 throughout: against the dgesdd reference of the same values, EXACT gives
+     * singular values to {@link SvdFixtures#F64_SV_TOL} and directions to {@link SvdFixtures#F64_COS_MIN}, 1e5-1e6
+     * times tighter than float32 can be; LOWRANK and WARM (from a start within 0.05) hold float32's bounds, which
+     * their sketches, not the arithmetic, set.
      */
     @ParameterizedTest(name = "F64 {3} {0}x{1} k={2}")
     @MethodSource("shapesAndAllModes")
@@ -300,8 +301,20 @@ class ComputeSvdTest {
                 assertEquals(1, Math.sqrt(norm), 1e-12, "norm of row " + i);
                 worstCos = Math.min(worstCos, Math.abs(dot));
             }
-            assertTrue(worstSv <= SvdFixtures.F64_SV_TOL, mode + ": singular values off by " + worstSv + " relative");
-            assertTrue(worstCos >= SvdFixtures.F64_COS_MIN, mode + ": |cos| down to " + worstCos);
+            // EXACT is limited by the arithmetic only; LOWRANK and WARM by their sketch (measured in float64: LOWRANK
+            // up to 1.3e-6 relative, WARM 3.3e-5, the same as in float32), so they keep float32's bounds
+            double svTol = switch (mode) {
+                case EXACT -> SvdFixtures.F64_SV_TOL;
+                case LOWRANK -> SV_TOL;
+                case WARM -> SvdFixtures.WARM_SV_TOL;
+            };
+            double cosMin = switch (mode) {
+                case EXACT -> SvdFixtures.F64_COS_MIN;
+                case LOWRANK -> COS_MIN;
+                case WARM -> SvdFixtures.WARM_COS_MIN;
+            };
+            assertTrue(worstSv <= svTol, mode + ": singular values off by " + worstSv + " relative");
+            assertTrue(worstCos >= cosMin, mode + ": |cos| down to " + worstCos);
         }
     }
 

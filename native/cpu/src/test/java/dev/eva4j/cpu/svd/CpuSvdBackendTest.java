@@ -34,6 +34,7 @@ class CpuSvdBackendTest {
                 .filter(b -> b.name().equals("cpu")).findFirst().orElseThrow();
         assertInstanceOf(CpuSvdBackend.class, found);
         assertEquals(100, found.priority());
+        assertEquals(true, found.supportsFloat64(), "ComputeSvd solves float64 problems in float64");
     }
 
     @Test

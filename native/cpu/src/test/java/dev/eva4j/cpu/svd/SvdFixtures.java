@@ -31,7 +31,7 @@ final class SvdFixtures {
      * 1 - 1e-5.
      */
     static final double WARM_SV_TOL = 5e-5, WARM_COS_MIN = 1 - 1e-5;
-    /** Float64 problems (every mode from the same starts): singular values to 1e-11 relative, |cos| >= 1 - 1e-12. */
+    /** Float64 EXACT problems: singular values to 1e-11 relative, |cos| >= 1 - 1e-12 (LOWRANK/WARM: as float32). */
     static final double F64_SV_TOL = 1e-11, F64_COS_MIN = 1 - 1e-12;
 
     /** A float32 row-major m x n matrix and the float64 thin SVD of exactly that matrix (p = min(m, n) triplets). */
