@@ -24,9 +24,19 @@ public interface SvdBackend extends Provider {
 
     /**
      * Solves every problem of the batch: fills each problem's singular values (descending) and right-singular
-     * vectors (unit rows). Signs are not normalised here.
+     * vectors (unit rows). Signs are not normalised here. A backend whose {@link #supportsFloat64()} is false
+     * throws an {@link IllegalArgumentException} for a {@link DType#F64} problem (it never reads one as float32).
      */
     void topK(List<TopKProblem> batch, Mode mode);
+
+    /**
+     * Whether {@link #topK} solves {@link DType#F64} problems in double precision throughout. False by default:
+     * a backend that computes in float32 only must leave it false, and callers that ask for float64 (EVA's
+     * {@code precision = F64}) refuse such a backend with an error instead of silently computing in float32.
+     */
+    default boolean supportsFloat64() {
+        return false;
+    }
 
     /**
      * This SVD backend computing on {@code compute}, the compute backend the run was given (the user's

@@ -4,14 +4,26 @@ import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
 /**
- * One top-k SVD: {@code matrix} is rows x cols row-major float32 (read only); on return {@code singularValues} holds
- * k float32 values, descending, and {@code vt} k x cols float32 right-singular vectors as rows.
- * {@code warmStart} is either {@link MemorySegment#NULL} or k x cols float32 rows spanning a guess of the answer
- * (the previous step's components). {@code seed} fixes the random sketch.
+ * One top-k SVD: {@code matrix} is rows x cols row-major (read only); on return {@code singularValues} holds
+ * k values, descending, and {@code vt} k x cols right-singular vectors as rows.
+ * {@code warmStart} is either {@link MemorySegment#NULL} or k x cols rows spanning a guess of the answer
+ * (the previous step's components). {@code seed} fixes the random sketch. Every segment holds elements of
+ * {@code dtype}: {@link DType#F32} (the default) or {@link DType#F64}, which only backends whose
+ * {@link SvdBackend#supportsFloat64()} is true accept.
  */
 public record TopKProblem(int rows, int cols, int k, MemorySegment matrix, MemorySegment singularValues,
-                          MemorySegment vt, MemorySegment warmStart, long seed) {
+                          MemorySegment vt, MemorySegment warmStart, long seed, DType dtype) {
+
+    /** A float32 problem. */
+    public TopKProblem(int rows, int cols, int k, MemorySegment matrix, MemorySegment singularValues,
+                       MemorySegment vt, MemorySegment warmStart, long seed) {
+        this(rows, cols, k, matrix, singularValues, vt, warmStart, seed, DType.F32);
+    }
+
     public TopKProblem {
+        Objects.requireNonNull(dtype, "dtype");
+        if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("dtype must be F32 or F64, got " + dtype);
+        long b = dtype.bytes();
         Objects.requireNonNull(matrix, "matrix");
         Objects.requireNonNull(singularValues, "singularValues");
         Objects.requireNonNull(vt, "vt");
@@ -20,11 +32,11 @@ public record TopKProblem(int rows, int cols, int k, MemorySegment matrix, Memor
         if (k < 1 || k > Math.min(rows, cols)) {
             throw new IllegalArgumentException("k must be in [1, min(rows, cols) = " + Math.min(rows, cols) + "], got " + k);
         }
-        if (matrix.byteSize() < 4L * rows * cols) throw new IllegalArgumentException("matrix holds fewer than rows*cols floats");
-        if (singularValues.byteSize() < 4L * k) throw new IllegalArgumentException("singularValues holds fewer than k floats");
-        if (vt.byteSize() < 4L * k * cols) throw new IllegalArgumentException("vt holds fewer than k*cols floats");
-        if (!warmStart.equals(MemorySegment.NULL) && warmStart.byteSize() < 4L * k * cols) {
-            throw new IllegalArgumentException("warmStart holds fewer than k*cols floats");
+        if (matrix.byteSize() < b * rows * cols) throw new IllegalArgumentException("matrix holds fewer than rows*cols " + dtype + " values");
+        if (singularValues.byteSize() < b * k) throw new IllegalArgumentException("singularValues holds fewer than k " + dtype + " values");
+        if (vt.byteSize() < b * k * cols) throw new IllegalArgumentException("vt holds fewer than k*cols " + dtype + " values");
+        if (!warmStart.equals(MemorySegment.NULL) && warmStart.byteSize() < b * k * cols) {
+            throw new IllegalArgumentException("warmStart holds fewer than k*cols " + dtype + " values");
         }
     }
 

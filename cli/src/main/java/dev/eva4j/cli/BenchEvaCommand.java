@@ -114,6 +114,7 @@ final class BenchEvaCommand implements Callable<Integer> {
         public String name() { return inner.name(); }
         public int priority() { return inner.priority(); }
         public dev.eva4j.spi.Availability availability() { return inner.availability(); }
+        public boolean supportsFloat64() { return inner.supportsFloat64(); }
 
         public void topK(List<dev.eva4j.spi.TopKProblem> batch, Mode mode) {
             long t0 = System.nanoTime();

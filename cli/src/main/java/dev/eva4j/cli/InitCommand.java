@@ -94,13 +94,17 @@ final class InitCommand implements Callable<Integer> {
             + "warm is cheaper per step but stops on a subspace biased toward its early estimates, see docs/eva.md)")
     String svdMode;
 
+    @Option(names = "--precision", defaultValue = "float32", description = "float32 or float64: the stacked matrix and the "
+            + "SVD in that precision (statistics are float64 either way; float64 doubles the step's memory) (default ${DEFAULT-VALUE})")
+    String precision;
+
     @Option(names = "--max-steps", defaultValue = "1000", description = "cap on incremental steps (default ${DEFAULT-VALUE})")
     int maxSteps;
 
     @Option(names = "--accept-unconverged", description = "after --max-steps, write the adapter with unconverged layers as they are")
     boolean acceptUnconverged;
 
-    @Option(names = "--rows-per-step", defaultValue = "8192", description = "split tensors with more rows into steps of this many (default ${DEFAULT-VALUE})")
+    @Option(names = "--rows-per-step", defaultValue = "8192", description = "split tensors with more rows into steps of at most this many (default ${DEFAULT-VALUE})")
     int rowsPerStep;
 
     @Option(names = "--seed", defaultValue = "42", description = "seed of the randomised SVD (default ${DEFAULT-VALUE})")
@@ -133,8 +137,9 @@ final class InitCommand implements Callable<Integer> {
         }
         if (model != null && data == null) throw new UserException("--model needs --data FILE (JSONL)");
         EvaConfig config = EvaConfig.builder().r(rank).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
-                .adjustScalingFactors(!noAdjustScaling).useLabelMask(!noLabelMask).labelMaskValue(labelMaskValue).maxSteps(maxSteps)
-                .acceptUnconverged(acceptUnconverged).seed(seed).svd(mode(svdMode)).build();
+                .adjustScalingFactors(!noAdjustScaling).useLabelMask(!noLabelMask).labelMaskValue(labelMaskValue)
+                .maxSteps(maxSteps).acceptUnconverged(acceptUnconverged).seed(seed).svd(mode(svdMode))
+                .precision(precision(precision)).build();
         Providers providers = Providers.of(backendName, svdBackendName, allocatorName);
         SvdBackend svd = providers.svd(); // on the chosen compute backend unless --svd-backend names one
         RankAllocator allocator = providers.rankAllocator();
@@ -179,6 +184,14 @@ final class InitCommand implements Callable<Integer> {
                         : String.format(Locale.ROOT, "%.0f MB", t.peakResidentBytes() / 1e6));
         o.flush();
         return 0;
+    }
+
+    static EvaConfig.Precision precision(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "float32", "f32" -> EvaConfig.Precision.FLOAT32;
+            case "float64", "f64" -> EvaConfig.Precision.FLOAT64;
+            default -> throw new UserException("--precision must be float32 or float64, got '" + name + "'");
+        };
     }
 
     static SvdBackend.Mode mode(String name) {

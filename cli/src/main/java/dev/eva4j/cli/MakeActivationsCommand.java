@@ -19,11 +19,13 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code eva4j make-activations}: synthetic activations with a planted spectrum, in the layout
- * {@code init --activations} reads (a folder of safetensors files, one layer "layer"), for tests and benchmarks.
+ * {@code init --activations} reads (a folder of safetensors files; one layer "layer", or {@code --layers N} layers
+ * "layer.0" ... "layer.N-1", each with its own planted spectrum), for tests, benchmarks and memory measurements.
  */
 @Command(name = "make-activations", mixinStandardHelpOptions = true,
         description = "Writes synthetic activations (planted spectrum) as a folder of safetensors files that "
-                + "init --activations reads: one tensor 'layer' [rows, dim] per file.")
+                + "init --activations reads: one tensor 'layer' [rows, dim] per file, or with --layers N > 1 the tensors "
+                + "'layer.0' ... 'layer.N-1'.")
 final class MakeActivationsCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "folder to create")
     Path out;
@@ -37,6 +39,9 @@ final class MakeActivationsCommand implements Callable<Integer> {
     @Option(names = "--files", defaultValue = "10", description = "number of files (batches) (default ${DEFAULT-VALUE})")
     int files;
 
+    @Option(names = "--layers", defaultValue = "1", description = "layers per file, each its own planted spectrum (default ${DEFAULT-VALUE})")
+    int layers;
+
     @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16 or bf16 (default ${DEFAULT-VALUE})")
     String dtype;
 
@@ -48,7 +53,9 @@ final class MakeActivationsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (files < 1 || rows < files || dim < 1) throw new UserException("need --files >= 1, --rows >= --files, --dim >= 1");
+        if (files < 1 || rows < files || dim < 1 || layers < 1) {
+            throw new UserException("need --files >= 1, --rows >= --files, --dim >= 1, --layers >= 1");
+        }
         if (rows / files * (long) dim > Integer.MAX_VALUE / 2) throw new UserException("too many rows per file: raise --files");
         DType type = FloatTypes.parse(dtype);
         if (Files.exists(out)) throw new UserException(out + " already exists");
@@ -57,20 +64,27 @@ final class MakeActivationsCommand implements Callable<Integer> {
         long written = 0;
         for (int f = 0; f < files; f++) {
             int n = (int) (rows / files + (f < rows % files ? 1 : 0));
-            try (SyntheticActivations src = new SyntheticActivations(dim, n, seed + f, compute)) {
-                Rows r = src.next().get("layer");
-                float[] values = r.data().asSlice(0, 4L * n * dim).toArray(ValueLayout.JAVA_FLOAT);
-                SafetensorsWriter.write(tmp.resolve(String.format("batch-%06d.safetensors", f)),
-                        List.of(TensorData.ofFloats("layer", type, new long[] {n, dim}, values)),
-                        Map.of("eva4j.out_features", "{\"layer\": " + dim + "}"));
+            List<TensorData> tensors = new java.util.ArrayList<>();
+            StringBuilder outFeatures = new StringBuilder("{");
+            for (int l = 0; l < layers; l++) {
+                String name = layers == 1 ? "layer" : "layer." + l;
+                try (SyntheticActivations src = new SyntheticActivations(dim, n, seed + f + 1_000_003L * l, compute)) {
+                    Rows r = src.next().get("layer");
+                    float[] values = r.data().asSlice(0, 4L * n * dim).toArray(ValueLayout.JAVA_FLOAT);
+                    tensors.add(TensorData.ofFloats(name, type, new long[] {n, dim}, values));
+                }
+                outFeatures.append(l == 0 ? "" : ", ").append('"').append(name).append("\": ").append(dim);
             }
+            SafetensorsWriter.write(tmp.resolve(String.format("batch-%06d.safetensors", f)), tensors,
+                    Map.of("eva4j.out_features", outFeatures.append('}').toString()));
             written += n;
             spec.commandLine().getErr().printf("\r  %d/%d files, %,d rows", f + 1, files, written);
             spec.commandLine().getErr().flush();
         }
         spec.commandLine().getErr().println();
         Files.move(tmp, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        spec.commandLine().getOut().printf("wrote %,d rows x %d (%s) in %d file(s) to %s%n", written, dim, type, files, out);
+        spec.commandLine().getOut().printf("wrote %,d rows x %d (%s)%s in %d file(s) to %s%n", written, dim, type,
+                layers == 1 ? "" : " for each of " + layers + " layers", files, out);
         return 0;
     }
 }

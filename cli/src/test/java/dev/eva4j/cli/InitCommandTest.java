@@ -152,4 +152,41 @@ class InitCommandTest {
         assertEquals(0, ok.exit(), ok.err());
         assertTrue(Files.readString(out.resolve("adapter_config.json")).contains("\"peft_type\""));
     }
+
+    /**
+     * make-activations --layers writes one tensor per layer (each its own spectrum) that init reads as separate
+     * layers; a step splits at most --rows-per-step rows, and float64 gives the float32 ranks on well-separated data.
+     */
+    @Test
+    void multiLayerSyntheticActivationsRunInBothPrecisions() throws Exception {
+        Path acts = tmp.resolve("multi");
+        CliRun made = CliRun.of("make-activations", "--out", acts.toString(), "--rows", "1200", "--dim", "48",
+                "--files", "2", "--layers", "3");
+        assertEquals(0, made.exit(), made.err());
+        try (dev.eva4j.api.safetensors.SafetensorsFile f = dev.eva4j.api.safetensors.SafetensorsFile.open(
+                acts.resolve("batch-000000.safetensors"))) {
+            assertEquals(java.util.List.of("layer.0", "layer.1", "layer.2"), f.tensorNames());
+        }
+        com.fasterxml.jackson.databind.JsonNode[] reports = new com.fasterxml.jackson.databind.JsonNode[2];
+        String[] precisions = {"float32", "float64"};
+        for (int i = 0; i < 2; i++) {
+            Path out = tmp.resolve("multi-" + precisions[i]);
+            CliRun run = CliRun.of("init", "--activations", acts.toString(), "--out", out.toString(), "--rank", "2",
+                    "--rows-per-step", "250", "--precision", precisions[i], "--max-steps", "8", "--accept-unconverged");
+            assertEquals(0, run.exit(), run.err());
+            reports[i] = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("eva_report.json").toFile());
+            assertEquals(3, reports[i].get("layers").size());
+            // 600 rows per file in steps of at most 250: 250, 250, 100 (not 250 + 350): a layer's tokens after
+            // s steps are the sum of the first s of 250, 250, 100, 250, 250, 100, ...
+            java.util.Set<Long> sums = new java.util.HashSet<>();
+            long sum = 0;
+            for (int s = 0; s < 8; s++) sums.add(sum += (s % 3 == 2 ? 100 : 250));
+            for (var layer : reports[i].get("layers")) {
+                assertTrue(sums.contains(layer.get("tokens").asLong()), layer.toString());
+            }
+        }
+        for (String layer : java.util.List.of("layer.0", "layer.1", "layer.2")) {
+            assertEquals(reports[0].get("layers").get(layer).get("rank"), reports[1].get("layers").get(layer).get("rank"), layer);
+        }
+    }
 }

@@ -130,4 +130,41 @@ class InitModelTest {
             assertEquals(e.useMask(), eva.get("use_label_mask").asBoolean());
         }
     }
+
+    /**
+     * Data that can never give EVA a step is named as such (exit 2), not run to --max-steps and reported as "did not
+     * converge": a one-token file (fewer rows than the k = round(r * rho) a step needs), and records whose every
+     * position is masked.
+     */
+    @Test
+    void tooLittleDataIsNamed() throws Exception {
+        Path oneToken = Files.writeString(tmp.resolve("one.jsonl"), "{\"input_ids\": [5], \"attention_mask\": [1]}\n");
+        Path masked = Files.writeString(tmp.resolve("masked.jsonl"),
+                "{\"input_ids\": [5, 6, 7], \"attention_mask\": [0, 0, 0]}\n".repeat(3));
+        record Case(Path data, String expect) {}
+        for (Case c : List.of(new Case(oneToken, "never received the k = 4 rows one step needs in a full pass over the data"),
+                new Case(masked, "every position is masked"))) {
+            CliRun run = CliRun.of("init", "--model", llama.toString(), "--data", c.data().toString(), "--out",
+                    tmp.resolve("never").toString(), "--rank", "2", "--max-steps", "50");
+            assertEquals(2, run.exit(), run.err());
+            assertTrue(run.errorLine().contains(c.expect()), c.expect() + " not in: " + run.err());
+            assertFalse(run.err().contains("did not converge"), run.err());
+            assertFalse(Files.exists(tmp.resolve("never")));
+        }
+    }
+
+    /** --precision float64 runs end to end and is recorded; a bad value is a one-line error. */
+    @Test
+    void float64Precision() throws Exception {
+        Path out = tmp.resolve("f64");
+        CliRun run = CliRun.of("init", "--model", llama.toString(), "--data", data.toString(), "--out", out.toString(),
+                "--rank", "2", "--batch-size", "8", "--precision", "float64");
+        assertEquals(0, run.exit(), run.err());
+        JsonNode report = new ObjectMapper().readTree(out.resolve("eva_report.json").toFile());
+        assertEquals("float64", report.get("precision").asText());
+        CliRun bad = CliRun.of("init", "--model", llama.toString(), "--data", data.toString(), "--out",
+                tmp.resolve("never").toString(), "--precision", "float16");
+        assertEquals(2, bad.exit(), bad.err());
+        assertTrue(bad.errorLine().contains("--precision must be float32 or float64"), bad.err());
+    }
 }

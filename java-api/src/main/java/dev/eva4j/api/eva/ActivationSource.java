@@ -27,7 +27,11 @@ public interface ActivationSource extends AutoCloseable {
     default void request(Set<String> modules) {
     }
 
-    /** The next batch, or null at the end of the data. Rows stay valid until the next call. */
+    /**
+     * The next batch, or null at the end of the data. Rows stay valid until the next call. Rows that are read-only
+     * file mappings may be unloaded ({@link java.lang.foreign.MemorySegment#unload()}) by the engine once it has
+     * copied them (they stay readable: the pages are read again from the file when touched).
+     */
     Map<String, Rows> next() throws IOException;
 
     /** Starts again from the first batch (EVA cycles over the data until it converges). */

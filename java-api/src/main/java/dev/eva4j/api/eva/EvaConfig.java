@@ -21,10 +21,27 @@ import java.util.Objects;
  * @param acceptUnconverged    after maxSteps, keep unconverged layers as they are instead of failing [false]
  * @param seed                 seed of the randomised SVD sketches [42]
  * @param svd                  SVD mode [LOWRANK, the reference's]
+ * @param precision            element type of the stacked matrix M and of the SVD [FLOAT32]; the running mean and
+ *                             variance are float64 either way, and the adapter is written as float32
  */
 public record EvaConfig(int r, double alpha, double rho, double tau, boolean whiten, boolean adjustScalingFactors,
                         boolean useLabelMask, int labelMaskValue, int maxSteps, boolean acceptUnconverged, long seed,
-                        SvdBackend.Mode svd) {
+                        SvdBackend.Mode svd, Precision precision) {
+
+    /**
+     * Arithmetic of the incremental PCA. FLOAT32 (default): M, the SVD and the stored components in float32, the
+     * statistics in float64. FLOAT64: all of it in float64 (twice the memory per step), for results that do not
+     * depend on float32 rounding; needs an SVD backend whose {@link SvdBackend#supportsFloat64()} is true.
+     */
+    public enum Precision { FLOAT32, FLOAT64 }
+
+    /** A float32 configuration (the constructor before {@code precision} existed). */
+    public EvaConfig(int r, double alpha, double rho, double tau, boolean whiten, boolean adjustScalingFactors,
+                     boolean useLabelMask, int labelMaskValue, int maxSteps, boolean acceptUnconverged, long seed,
+                     SvdBackend.Mode svd) {
+        this(r, alpha, rho, tau, whiten, adjustScalingFactors, useLabelMask, labelMaskValue, maxSteps,
+                acceptUnconverged, seed, svd, Precision.FLOAT32);
+    }
 
     public EvaConfig {
         if (r < 1) throw new InvalidInputException("r must be >= 1, got " + r);
@@ -33,6 +50,7 @@ public record EvaConfig(int r, double alpha, double rho, double tau, boolean whi
         if (!(tau >= 0 && tau <= 1)) throw new InvalidInputException("tau must be in [0, 1], got " + tau);
         if (maxSteps < 1) throw new InvalidInputException("max_steps must be >= 1, got " + maxSteps);
         Objects.requireNonNull(svd, "svd");
+        Objects.requireNonNull(precision, "precision");
     }
 
     public static EvaConfig defaults() {
@@ -51,7 +69,7 @@ public record EvaConfig(int r, double alpha, double rho, double tau, boolean whi
     public Builder toBuilder() {
         return new Builder().r(r).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
                 .adjustScalingFactors(adjustScalingFactors).useLabelMask(useLabelMask).labelMaskValue(labelMaskValue)
-                .maxSteps(maxSteps).acceptUnconverged(acceptUnconverged).seed(seed).svd(svd);
+                .maxSteps(maxSteps).acceptUnconverged(acceptUnconverged).seed(seed).svd(svd).precision(precision);
     }
 
     public static final class Builder {
@@ -67,6 +85,7 @@ public record EvaConfig(int r, double alpha, double rho, double tau, boolean whi
         private boolean acceptUnconverged;
         private long seed = 42;
         private SvdBackend.Mode svd = SvdBackend.Mode.LOWRANK;
+        private Precision precision = Precision.FLOAT32;
 
         public Builder r(int v) { r = v; return this; }
         public Builder alpha(double v) { alpha = v; return this; }
@@ -80,10 +99,11 @@ public record EvaConfig(int r, double alpha, double rho, double tau, boolean whi
         public Builder acceptUnconverged(boolean v) { acceptUnconverged = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
         public Builder svd(SvdBackend.Mode v) { svd = v; return this; }
+        public Builder precision(Precision v) { precision = v; return this; }
 
         public EvaConfig build() {
             return new EvaConfig(r, alpha, rho, tau, whiten, adjustScalingFactors, useLabelMask, labelMaskValue,
-                    maxSteps, acceptUnconverged, seed, svd);
+                    maxSteps, acceptUnconverged, seed, svd, precision);
         }
     }
 }

@@ -1,14 +1,11 @@
 package dev.eva4j.api.eva;
 
 import dev.eva4j.spi.InvalidInputException;
-
 import dev.eva4j.spi.RankAllocator;
 import dev.eva4j.spi.SvdBackend;
 import dev.eva4j.spi.TopKProblem;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -23,17 +20,49 @@ import java.util.Set;
 /**
  * EVA over any {@link ActivationSource} (EVA-SPEC): incremental PCA per equal-input group, convergence by cosine
  * similarity against moving rank targets, redistribution by a {@link RankAllocator} after every step, and the LoRA A
- * matrices at the end. Memory is bounded by one batch plus the per-group state, whatever the data size.
+ * matrices at the end. Memory is bounded by one batch plus the per-group state, whatever the data size: within a
+ * step the groups are prepared, solved (one batched {@link SvdBackend#topK} call per chunk) and committed in chunks
+ * whose SVD problems take at most {@code stepBytes} (a chunk holds at least one group), so a step's working memory
+ * is bounded by max(stepBytes, the largest group's problem) rather than the sum over all groups. The chunking does
+ * not change results: every problem is solved on its own, with its own seed.
+ *
+ * <p>An engine may run several sources one after the other; it is not thread-safe.
  */
 public final class EvaEngine {
+    /** Default bound on the SVD problems of one chunk of a step: 256 MiB. */
+    public static final long DEFAULT_STEP_BYTES = 256L << 20;
+    /**
+     * Whitening refuses a component whose singular value is at most this fraction of the group's largest one in
+     * float32 mode (float32 cannot resolve smaller ones: they are rounding noise of a rank-deficient input).
+     */
+    public static final double WHITEN_MIN_RATIO_F32 = 1e-6;
+    /** The same bound in float64 mode. */
+    public static final double WHITEN_MIN_RATIO_F64 = 1e-13;
+
     private final EvaConfig config;
     private final SvdBackend svd;
     private final RankAllocator allocator;
+    private final long stepBytes;
 
     public EvaEngine(EvaConfig config, SvdBackend svd, RankAllocator allocator) {
+        this(config, svd, allocator, DEFAULT_STEP_BYTES);
+    }
+
+    /**
+     * @param stepBytes bound on the bytes of the SVD problems (stacked matrices M and their answers) prepared at once
+     *                  within a step, >= 1; a group larger than that is still solved, alone
+     * @throws IllegalArgumentException when {@code config} asks for float64 and {@code svd} cannot compute in it
+     */
+    public EvaEngine(EvaConfig config, SvdBackend svd, RankAllocator allocator, long stepBytes) {
         this.config = Objects.requireNonNull(config, "config");
         this.svd = Objects.requireNonNull(svd, "svd");
         this.allocator = Objects.requireNonNull(allocator, "allocator");
+        if (stepBytes < 1) throw new IllegalArgumentException("stepBytes must be >= 1, got " + stepBytes);
+        this.stepBytes = stepBytes;
+        if (config.precision() == EvaConfig.Precision.FLOAT64 && !svd.supportsFloat64()) {
+            throw new InvalidInputException("the SVD backend '" + svd.name() + "' computes in float32 only; "
+                    + "precision float64 needs one that supports float64 (the cpu SVD backend does)");
+        }
     }
 
     /** One equal-input group: members (indices into the layer list) share one incremental PCA. */
@@ -43,10 +72,12 @@ public final class EvaEngine {
         boolean[] converged;
         int steps;
         boolean done;
+        int maxRows; // the most rows one batch gave this group
+        boolean supplied; // whether any batch held an entry (possibly of 0 rows) for this group
 
-        Group(int[] members, int d, int k) {
+        Group(int[] members, int d, int k, boolean float64) {
             this.members = members;
-            this.pca = new IncrementalPca(d, k);
+            this.pca = new IncrementalPca(d, k, float64);
             this.converged = new boolean[k];
         }
     }
@@ -57,7 +88,9 @@ public final class EvaEngine {
 
     /**
      * @throws EvaNotConvergedException when max_steps passed with unconverged layers and the config does not accept
-     * @throws IllegalArgumentException on bad input (dimensions, NaN/Inf, empty source, rank > d)
+     * @throws IllegalArgumentException on bad input (dimensions, NaN/Inf, empty source, rank > d), on data that
+     *     never gives a group the k rows one step needs (all positions masked, or too few tokens per batch: detected
+     *     after one full pass, or at max_steps), and when whitening would divide by a zero or tiny singular value
      */
     public EvaResult run(ActivationSource source, ProgressListener progress) throws IOException {
         List<TargetLayer> layers = List.copyOf(source.layers());
@@ -100,6 +133,7 @@ public final class EvaEngine {
             Map<String, Rows> batch = source.next();
             if (batch == null) {
                 if (!sawData) throw new InvalidInputException("the activation source holds no batch");
+                checkEveryGroupStepped(groups, layers, "in a full pass over the data"); // cycling cannot help
                 source.rewind();
                 source.request(Collections.unmodifiableSet(needed));
                 batch = source.next();
@@ -113,9 +147,7 @@ public final class EvaEngine {
             svdNanos += System.nanoTime() - t1;
             if (groups.stream().allMatch(g -> g.pca.hasComponents())) ranks = allocate(groups, layers.size(), budget, maxRanks);
         }
-        if (!groups.stream().allMatch(g -> g.pca.hasComponents())) {
-            ranks = allocate(groups, layers.size(), budget, maxRanks); // groups without components offer nothing
-        }
+        checkEveryGroupStepped(groups, layers, "in " + step + " step(s)");
         EvaResult.Timings timings = new EvaResult.Timings(sourceNanos * 1e-9, svdNanos * 1e-9,
                 (System.nanoTime() - start) * 1e-9, PeakMemory.residentBytes());
         EvaResult result = result(layers, groups, ranks, step, timings);
@@ -153,12 +185,37 @@ public final class EvaEngine {
         List<Group> groups = new ArrayList<>();
         for (int[] members : memberLists) {
             int d = layers.get(members[0]).inFeatures();
-            groups.add(new Group(members, d, Math.min(config.components(), d)));
+            groups.add(new Group(members, d, Math.min(config.components(), d),
+                    config.precision() == EvaConfig.Precision.FLOAT64));
         }
         return groups;
     }
 
-    // Runs one step for every group that is not done, all SVDs in one backend batch; returns rows consumed.
+    /**
+     * Fails with the cause when some group never had the k rows a step needs: every position masked (no rows at
+     * all), or batches too small. Without this the loop would run to max_steps and report "did not converge".
+     */
+    private static void checkEveryGroupStepped(List<Group> groups, List<TargetLayer> layers, String when) {
+        for (Group g : groups) {
+            if (g.pca.hasComponents()) continue;
+            String layer = "layer '" + layers.get(g.members[0]).module() + "'";
+            int k = g.pca.components();
+            if (!g.supplied) {
+                throw new InvalidInputException(layer + " received no rows " + when + ": the activation source "
+                        + "never supplied this layer's rows");
+            }
+            if (g.maxRows == 0) {
+                throw new InvalidInputException(layer + " received no rows " + when + ": every position is masked "
+                        + "(attention mask 0, or a label equal to the label mask value), so there is nothing to learn from");
+            }
+            throw new InvalidInputException(layer + " never received the k = " + k + " rows one step needs " + when
+                    + " (at most " + g.maxRows + " real-token rows in a batch): too little data to learn from; use more "
+                    + "tokens per batch (--batch-size, --max-length, --rows-per-step) or a smaller r * rho");
+        }
+    }
+
+    // Runs one step for every group that is not done, in chunks of at most stepBytes of SVD problems (one backend
+    // batch per chunk); returns rows consumed.
     private long stepAll(Map<String, Rows> batch, List<TargetLayer> layers, Map<String, Group> groupOf,
                          List<Group> groups, int step) {
         Map<Group, Rows> input = new LinkedHashMap<>();
@@ -173,35 +230,47 @@ public final class EvaEngine {
             input.putIfAbsent(g, r);
         }
         long consumed = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            List<Group> stepped = new ArrayList<>();
-            for (Group g : groups) {
-                Rows r = input.get(g);
-                if (g.done || r == null || r.count() < g.pca.components()) continue; // too few real tokens: skip
-                stepped.add(g);
-                consumed = Math.max(consumed, r.count());
-            }
-            boolean warm = config.svd() == SvdBackend.Mode.WARM;
-            IncrementalPca.Step[] steps = new IncrementalPca.Step[stepped.size()];
-            for (int i = 0; i < steps.length; i++) {
-                Group g = stepped.get(i);
-                Rows r = input.get(g);
-                try {
-                    steps[i] = g.pca.prepare(r.data(), r.count(), arena, config.seed(), warm);
-                } catch (IncrementalPca.NonFiniteInputException e) {
-                    throw new InvalidInputException("layer '" + layers.get(g.members[0]).module() + "': batch "
-                            + step + " holds " + e.getMessage());
+        boolean warm = config.svd() == SvdBackend.Mode.WARM;
+        List<Group> todo = new ArrayList<>();
+        for (Group g : groups) {
+            Rows r = input.get(g);
+            if (g.done || r == null) continue;
+            g.supplied = true;
+            g.maxRows = Math.max(g.maxRows, r.count());
+            if (r.count() < g.pca.components()) continue; // too few real tokens: skip
+            todo.add(g);
+            consumed = Math.max(consumed, r.count());
+        }
+        for (int next = 0; next < todo.size(); ) {
+            try (Arena arena = Arena.ofConfined()) {
+                List<IncrementalPca.Step> prepared = new ArrayList<>();
+                List<Group> chunk = new ArrayList<>();
+                long bytes = 0;
+                while (next < todo.size()) {
+                    Group g = todo.get(next);
+                    Rows r = input.get(g);
+                    long b = g.pca.stepBytes(r.count(), warm);
+                    if (!chunk.isEmpty() && bytes + b > stepBytes) break;
+                    try {
+                        prepared.add(g.pca.prepare(r.data(), r.count(), arena, config.seed(), warm));
+                    } catch (IncrementalPca.NonFiniteInputException e) {
+                        throw new InvalidInputException("layer '" + layers.get(g.members[0]).module() + "': batch "
+                                + step + " holds " + e.getMessage());
+                    }
+                    // rows mapped read-only from a file (the safetensors source) are copied into M now: drop their
+                    // pages so that resident memory does not grow with every group of the batch
+                    if (r.data().isMapped() && r.data().isReadOnly()) r.data().unload();
+                    chunk.add(g);
+                    bytes += b;
+                    next++;
                 }
-            }
-            List<IncrementalPca.Step> prepared = List.of(steps);
-            if (prepared.isEmpty()) return consumed;
-            List<TopKProblem> problems = prepared.stream().map(IncrementalPca.Step::problem).toList();
-            svd.topK(problems, config.svd());
-            for (int i = 0; i < stepped.size(); i++) {
-                Group g = stepped.get(i);
-                double[] sims = g.pca.commit(prepared.get(i));
-                g.steps++;
-                if (sims != null) for (int c = 0; c < sims.length; c++) g.converged[c] = sims[c] >= config.tau();
+                svd.topK(prepared.stream().map(IncrementalPca.Step::problem).toList(), config.svd());
+                for (int i = 0; i < chunk.size(); i++) {
+                    Group g = chunk.get(i);
+                    double[] sims = g.pca.commit(prepared.get(i));
+                    g.steps++;
+                    if (sims != null) for (int c = 0; c < sims.length; c++) g.converged[c] = sims[c] >= config.tau();
+                }
             }
         }
         return consumed;
@@ -239,6 +308,34 @@ public final class EvaEngine {
         return true;
     }
 
+    /**
+     * Divides row i of A by sqrt(S_i), on the layer's own copy. A singular value that is not finite, or at most
+     * {@link #WHITEN_MIN_RATIO_F32} (float64: {@link #WHITEN_MIN_RATIO_F64}) of the largest, is refused with the layer
+     * named: dividing by it would write Inf/NaN or amplified rounding noise into the adapter.
+     */
+    private void whiten(float[] a, int rank, int d, float[] s, double[] comps64, double[] s64, String module) {
+        boolean f64 = config.precision() == EvaConfig.Precision.FLOAT64;
+        double ratio = f64 ? WHITEN_MIN_RATIO_F64 : WHITEN_MIN_RATIO_F32;
+        double largest = s64[0];
+        for (int i = 0; i < rank; i++) {
+            if (!Double.isFinite(s64[i]) || !(s64[i] > ratio * largest)) {
+                throw new InvalidInputException("layer '" + module + "': cannot whiten component " + i + " of rank "
+                        + rank + ": its singular value " + s64[i] + " is " + (s64[i] == 0 ? "zero" : "at most " + ratio
+                        + " of the largest (" + largest + ")") + "; the layer's inputs are rank-deficient (a constant "
+                        + "or duplicated column?): run without whitening, or with a smaller r");
+            }
+        }
+        for (int i = 0; i < rank; i++) {
+            if (f64) {
+                double scale = 1 / Math.sqrt(s64[i]);
+                for (int j = 0; j < d; j++) a[i * d + j] = (float) (comps64[i * d + j] * scale);
+            } else {
+                float scale = (float) (1 / Math.sqrt(s[i]));
+                for (int j = 0; j < d; j++) a[i * d + j] *= scale;
+            }
+        }
+    }
+
     private EvaResult result(List<TargetLayer> layers, List<Group> groups, int[] ranks, int steps,
                              EvaResult.Timings timings) {
         LayerResult[] out = new LayerResult[layers.size()];
@@ -247,6 +344,7 @@ public final class EvaEngine {
             boolean done = g.pca.hasComponents() && allConverged(g.converged, groupRank(g, ranks));
             float[] comps = g.pca.componentsCopy();
             float[] s = g.pca.singularValues();
+            double[] s64 = g.pca.singularValues64();
             double[] spectrum = g.pca.hasComponents() ? g.pca.explainedVarianceRatio() : new double[0];
             int d = g.pca.dim();
             for (int m : g.members) {
@@ -254,12 +352,7 @@ public final class EvaEngine {
                 int rank = comps == null ? 0 : ranks[m];
                 float[] a = new float[rank * d]; // a copy per layer: whitening never touches shared state
                 if (rank > 0) System.arraycopy(comps, 0, a, 0, rank * d);
-                if (config.whiten()) {
-                    for (int i = 0; i < rank; i++) {
-                        float scale = (float) (1 / Math.sqrt(s[i]));
-                        for (int j = 0; j < d; j++) a[i * d + j] *= scale;
-                    }
-                }
+                if (config.whiten() && rank > 0) whiten(a, rank, d, s, g.pca.componentsCopy64(), s64, l.module());
                 double alpha = config.adjustScalingFactors() ? config.alpha() * rank / config.r() : config.alpha();
                 out[m] = new LayerResult(l, rank, alpha, a, spectrum, g.steps, g.pca.samplesSeen(), done,
                         layers.get(g.members[0]).module());

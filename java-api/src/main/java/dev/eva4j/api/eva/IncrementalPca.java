@@ -1,5 +1,6 @@
 package dev.eva4j.api.eva;
 
+import dev.eva4j.spi.DType;
 import dev.eva4j.spi.TopKProblem;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,24 +13,39 @@ import java.lang.foreign.ValueLayout;
  * {@link #commit} takes the SVD's answer.
  *
  * <p>Shapes: d = input features, k = tracked components, X is n_t x d (row-major float32).
+ *
+ * <p>Precision: the mean and variance are float64 always. In float32 mode (the default) M, the SVD problem and the
+ * stored singular values and components are float32; in float64 mode ({@link #IncrementalPca(int, int, boolean)})
+ * they are float64, and the SVD backend must solve {@link DType#F64} problems.
+ *
+ * <p>Not thread-safe: one thread drives a state.
  */
 public final class IncrementalPca {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
 
     private final int d;
     private final int k;
+    private final boolean f64;
     private long n;
     private double[] mean; // d
     private double[] var;  // d, population variance
-    private float[] singularValues; // k
-    private float[] components;     // k x d, unit rows
+    private double[] singularValues; // k (float32-rounded values in float32 mode)
+    private double[] components;     // k x d, unit rows (float32-rounded values in float32 mode)
     private double[] explainedVarianceRatio; // k
 
+    /** A float32 state. */
     public IncrementalPca(int d, int k) {
+        this(d, k, false);
+    }
+
+    /** @param float64 M, the SVD and the stored components in float64 instead of float32 */
+    public IncrementalPca(int d, int k, boolean float64) {
         if (d < 1) throw new IllegalArgumentException("d must be >= 1, got " + d);
         if (k < 1 || k > d) throw new IllegalArgumentException("components must be in [1, d = " + d + "], got " + k);
         this.d = d;
         this.k = k;
+        this.f64 = float64;
     }
 
     /** A batch holds a NaN or an infinity (or values whose sum overflows) at (row, column). */
@@ -62,14 +78,36 @@ public final class IncrementalPca {
 
     public int dim() { return d; }
     public int components() { return k; }
+    /** Whether M, the SVD and the components are float64. */
+    public boolean float64() { return f64; }
     public long samplesSeen() { return n; }
     public boolean hasComponents() { return components != null; }
     public double[] mean() { return mean == null ? null : mean.clone(); }
     public double[] variance() { return var == null ? null : var.clone(); }
-    public float[] singularValues() { return singularValues == null ? null : singularValues.clone(); }
-    /** k x d row-major copy of the components. */
-    public float[] componentsCopy() { return components == null ? null : components.clone(); }
+    /** The singular values, rounded to float32. */
+    public float[] singularValues() { return singularValues == null ? null : toFloats(singularValues); }
+    /** The singular values in the state's precision (exact float32 values in float32 mode). */
+    public double[] singularValues64() { return singularValues == null ? null : singularValues.clone(); }
+    /** k x d row-major copy of the components, rounded to float32. */
+    public float[] componentsCopy() { return components == null ? null : toFloats(components); }
+    /** k x d row-major copy of the components in the state's precision. */
+    public double[] componentsCopy64() { return components == null ? null : components.clone(); }
     public double[] explainedVarianceRatio() { return explainedVarianceRatio == null ? null : explainedVarianceRatio.clone(); }
+
+    /**
+     * Bytes a step of {@code rows} rows allocates for its SVD problem (M, singular values, components and the warm
+     * start): what {@link #prepare} takes from the arena.
+     */
+    public long stepBytes(int rows, boolean warm) {
+        long mRows = n == 0 ? rows : (long) k + rows + 1;
+        long elems = mRows * d + k + (long) k * d + (warm && components != null ? (long) k * d : 0);
+        return elems * (f64 ? 8 : 4);
+    }
+
+    private void put(MemorySegment m, long index, double v) {
+        if (f64) m.setAtIndex(D, index, v);
+        else m.setAtIndex(F, index, (float) v);
+    }
 
     /**
      * Builds M for a batch of rows (EVA-SPEC step 1-2). The caller must not pass fewer than k rows.
@@ -79,6 +117,7 @@ public final class IncrementalPca {
      */
     public Step prepare(MemorySegment x, int rows, Arena arena, long seed, boolean warm) {
         if (rows < k) throw new IllegalArgumentException("a step needs at least k = " + k + " rows, got " + rows);
+        ValueLayout el = f64 ? D : F;
         // batch statistics in float64 (Chan et al.): sum, then centred sum of squares with the compensation term
         float[] row = new float[d];
         double[] sum = new double[d];
@@ -91,27 +130,30 @@ public final class IncrementalPca {
         for (int j = 0; j < d; j++) batchMean[j] = sum[j] / rows;
         long nTot = n + rows;
         int mRows = n == 0 ? rows : k + rows + 1;
-        MemorySegment m = arena.allocate(F, (long) mRows * d);
+        MemorySegment m = arena.allocate(el, (long) mRows * d);
         long r0 = 0;
-        if (n > 0) { // diag(S) V
+        if (n > 0) { // diag(S) V (in float32 mode: a product of two float32 values, rounded once, as float32 would)
             for (int i = 0; i < k; i++) {
-                for (int j = 0; j < d; j++) m.setAtIndex(F, (long) i * d + j, singularValues[i] * components[i * d + j]);
+                for (int j = 0; j < d; j++) put(m, (long) i * d + j, singularValues[i] * components[i * d + j]);
             }
             r0 = k;
         }
         // one pass: the centred rows into M (first step: the new mean is the batch mean) and the centred sum of
         // squares with its compensation term
         double[] m2 = new double[d], comp = new double[d];
-        float[] centered = new float[d];
+        float[] centered = f64 ? null : new float[d];
+        double[] centered64 = f64 ? new double[d] : null;
         for (long i = 0; i < rows; i++) {
             MemorySegment.copy(x, F, i * d * 4, row, 0, d);
             for (int j = 0; j < d; j++) {
                 double t = row[j] - batchMean[j];
                 m2[j] += t * t;
                 comp[j] += t;
-                centered[j] = (float) t;
+                if (f64) centered64[j] = t;
+                else centered[j] = (float) t;
             }
-            MemorySegment.copy(centered, 0, m, F, (r0 + i) * d * 4, d);
+            if (f64) MemorySegment.copy(centered64, 0, m, D, (r0 + i) * d * 8, d);
+            else MemorySegment.copy(centered, 0, m, F, (r0 + i) * d * 4, d);
         }
         for (int j = 0; j < d; j++) m2[j] -= comp[j] * comp[j] / rows;
         double[] newMean = new double[d], newVar = new double[d];
@@ -128,15 +170,16 @@ public final class IncrementalPca {
         if (n > 0) { // mean-correction row
             double factor = Math.sqrt((double) n / nTot * rows);
             long dst = (r0 + rows) * d;
-            for (int j = 0; j < d; j++) m.setAtIndex(F, dst + j, (float) (factor * (mean[j] - batchMean[j])));
+            for (int j = 0; j < d; j++) put(m, dst + j, factor * (mean[j] - batchMean[j]));
         }
-        MemorySegment s = arena.allocate(F, k), vt = arena.allocate(F, (long) k * d);
+        MemorySegment s = arena.allocate(el, k), vt = arena.allocate(el, (long) k * d);
         MemorySegment warmStart = MemorySegment.NULL;
         if (warm && components != null) {
-            warmStart = arena.allocate(F, (long) k * d);
-            MemorySegment.copy(components, 0, warmStart, F, 0, k * d);
+            warmStart = arena.allocate(el, (long) k * d);
+            for (int i = 0; i < k * d; i++) put(warmStart, i, components[i]);
         }
-        return new Step(new TopKProblem(mRows, d, k, m, s, vt, warmStart, seed), nTot, newMean, newVar);
+        return new Step(new TopKProblem(mRows, d, k, m, s, vt, warmStart, seed, f64 ? DType.F64 : DType.F32),
+                nTot, newMean, newVar);
     }
 
     /**
@@ -146,18 +189,14 @@ public final class IncrementalPca {
      * @return per component, the cosine similarity with the previous component (null on the first step)
      */
     public double[] commit(Step step) {
-        float[] s = new float[k], v = new float[k * d];
-        MemorySegment.copy(step.problem().singularValues(), F, 0, s, 0, k);
-        MemorySegment.copy(step.problem().vt(), F, 0, v, 0, k * d);
-        for (int i = 0; i < k; i++) {
-            int arg = 0;
-            float best = -1;
-            for (int j = 0; j < d; j++) {
-                float a = Math.abs(v[i * d + j]);
-                if (a > best) { best = a; arg = j; }
-            }
-            if (v[i * d + arg] < 0) for (int j = 0; j < d; j++) v[i * d + j] = -v[i * d + j];
+        TopKProblem p = step.problem();
+        if ((p.dtype() == DType.F64) != f64) {
+            throw new IllegalArgumentException("a " + p.dtype() + " step cannot be committed to a " + (f64 ? "float64" : "float32") + " state");
         }
+        double[] s = new double[k], v = new double[k * d];
+        for (int i = 0; i < k; i++) s[i] = f64 ? p.singularValues().getAtIndex(D, i) : p.singularValues().getAtIndex(F, i);
+        for (int i = 0; i < k * d; i++) v[i] = f64 ? p.vt().getAtIndex(D, i) : p.vt().getAtIndex(F, i);
+        flipSigns(v, k, d);
         double[] sims = null;
         if (components != null) {
             sims = new double[k];
@@ -166,7 +205,7 @@ public final class IncrementalPca {
         double total = 0;
         for (int j = 0; j < d; j++) total += step.var()[j] * step.nTotal();
         double[] evr = new double[k];
-        for (int i = 0; i < k; i++) evr[i] = total > 0 ? (double) s[i] * s[i] / total : 0;
+        for (int i = 0; i < k; i++) evr[i] = total > 0 ? s[i] * s[i] / total : 0;
         n = step.nTotal();
         mean = step.mean();
         var = step.var();
@@ -177,12 +216,28 @@ public final class IncrementalPca {
     }
 
     /**
+     * EVA-SPEC step 4: negates each of the k rows of {@code v} (k x d) whose largest-magnitude entry is negative
+     * (the first such entry on ties), so that entry becomes positive.
+     */
+    static void flipSigns(double[] v, int k, int d) {
+        for (int i = 0; i < k; i++) {
+            int arg = 0;
+            double best = -1;
+            for (int j = 0; j < d; j++) {
+                double a = Math.abs(v[i * d + j]);
+                if (a > best) { best = a; arg = j; }
+            }
+            if (v[i * d + arg] < 0) for (int j = 0; j < d; j++) v[i * d + j] = -v[i * d + j];
+        }
+    }
+
+    /**
      * Merges another group state of the same shape into a fresh state (EVA-SPEC "Mergeable state"): the statistics
      * combine exactly (Chan), the components through the SVD of [diag(S_a) V_a; diag(S_b) V_b; c] with the
      * mean-correction row c = sqrt(n_a n_b / n) (mean_a - mean_b). The problem is returned for the caller's backend.
      */
     public static Step prepareMerge(IncrementalPca a, IncrementalPca b, Arena arena, long seed) {
-        if (a.d != b.d || a.k != b.k) throw new IllegalArgumentException("cannot merge states of different shapes");
+        if (a.d != b.d || a.k != b.k || a.f64 != b.f64) throw new IllegalArgumentException("cannot merge states of different shapes or precisions");
         if (!a.hasComponents() || !b.hasComponents()) throw new IllegalArgumentException("both states must have components");
         int d = a.d, k = a.k;
         long nTot = a.n + b.n;
@@ -193,27 +248,35 @@ public final class IncrementalPca {
             var[j] = (a.n * a.var[j] + b.n * b.var[j] + (double) a.n * b.n / nTot * delta * delta) / nTot;
         }
         int rows = 2 * k + 1;
-        MemorySegment m = arena.allocate(F, (long) rows * d);
+        ValueLayout el = a.f64 ? D : F;
+        MemorySegment m = arena.allocate(el, (long) rows * d);
         for (int i = 0; i < k; i++) {
             for (int j = 0; j < d; j++) {
-                m.setAtIndex(F, (long) i * d + j, a.singularValues[i] * a.components[i * d + j]);
-                m.setAtIndex(F, (long) (k + i) * d + j, b.singularValues[i] * b.components[i * d + j]);
+                a.put(m, (long) i * d + j, a.singularValues[i] * a.components[i * d + j]);
+                a.put(m, (long) (k + i) * d + j, b.singularValues[i] * b.components[i * d + j]);
             }
         }
         double factor = Math.sqrt((double) a.n * b.n / nTot);
-        for (int j = 0; j < d; j++) m.setAtIndex(F, (long) 2 * k * d + j, (float) (factor * (a.mean[j] - b.mean[j])));
-        MemorySegment s = arena.allocate(F, k), vt = arena.allocate(F, (long) k * d);
-        return new Step(new TopKProblem(rows, d, k, m, s, vt, MemorySegment.NULL, seed), nTot, mean, var);
+        for (int j = 0; j < d; j++) a.put(m, (long) 2 * k * d + j, factor * (a.mean[j] - b.mean[j]));
+        MemorySegment s = arena.allocate(el, k), vt = arena.allocate(el, (long) k * d);
+        return new Step(new TopKProblem(rows, d, k, m, s, vt, MemorySegment.NULL, seed, a.f64 ? DType.F64 : DType.F32),
+                nTot, mean, var);
     }
 
     /** A fresh state holding a merged step's result. */
     public static IncrementalPca fromMerge(int d, int k, Step merged) {
-        IncrementalPca p = new IncrementalPca(d, k);
+        IncrementalPca p = new IncrementalPca(d, k, merged.problem().dtype() == DType.F64);
         p.commit(merged);
         return p;
     }
 
-    private static double cosine(float[] a, float[] b, int row, int d) {
+    private static float[] toFloats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
+    }
+
+    private static double cosine(double[] a, double[] b, int row, int d) {
         double dot = 0, na = 0, nb = 0;
         for (int j = 0; j < d; j++) {
             double x = a[row * d + j], y = b[row * d + j];

@@ -27,11 +27,13 @@ import java.util.stream.Stream;
  * batch. Each tensor holds one layer's masked rows, named by module path, shape [rows, d_in], F32/F16/BF16. The
  * first file's {@code __metadata__} may carry {@code eva4j.out_features} (JSON object: module path -> out features)
  * and {@code eva4j.groups} (JSON list of lists of module paths sharing an input). A tensor of more than
- * {@code rowsPerStep} rows is split into steps of that many rows (a remainder smaller than that joins the last one).
+ * {@code rowsPerStep} rows is split into steps of at most that many rows: ceil(rows / rowsPerStep) steps, the last
+ * one holding the remainder (a remainder smaller than the k rows a step needs is skipped by the engine for that step).
  *
  * <p>Memory stays bounded: one file is mapped at a time and F32 rows are read in place (copied when the file leaves
- * them unaligned); F16/BF16 rows are widened
- * one step at a time.
+ * them unaligned); F16/BF16 rows are widened one step at a time, and only for the layers named by the last
+ * {@link #request} (the engine names the layers that have not converged), so converged layers cost neither reads nor
+ * copies. Not thread-safe.
  */
 public final class SafetensorsActivationSource implements ActivationSource {
     public static final String OUT_FEATURES_KEY = "eva4j.out_features";
@@ -49,6 +51,7 @@ public final class SafetensorsActivationSource implements ActivationSource {
     private Arena stepArena;
     private int chunk;       // which chunk of the current file comes next
     private int chunks;      // how many chunks the current file has
+    private Set<String> requested; // null: every layer
 
     /**
      * @param outFeatures module path -> out features, overriding or completing the file's metadata (may be empty)
@@ -188,6 +191,12 @@ public final class SafetensorsActivationSource implements ActivationSource {
         return files;
     }
 
+    /** Later batches hold rows only for these layers (until the next call); tensors of other layers are not read. */
+    @Override
+    public void request(Set<String> modules) {
+        requested = Set.copyOf(modules);
+    }
+
     @Override
     public Map<String, Rows> next() throws IOException {
         if (stepArena != null) {
@@ -205,9 +214,9 @@ public final class SafetensorsActivationSource implements ActivationSource {
             int d = dims.get(t.name());
             int rows = (int) t.shape()[0];
             int n = chunkCount(rows);
-            if (chunk >= n) continue;
+            if (chunk >= n || requested != null && !requested.contains(t.name())) continue;
             long from = (long) chunk * rowsPerStep;
-            long to = chunk == n - 1 ? rows : from + rowsPerStep;
+            long to = Math.min(rows, from + rowsPerStep);
             batch.put(t.name(), rows(t, from, to, d));
         }
         chunk++;
@@ -229,7 +238,7 @@ public final class SafetensorsActivationSource implements ActivationSource {
     }
 
     private int chunkCount(int rows) {
-        return rows <= rowsPerStep ? 1 : rows / rowsPerStep;
+        return rows <= rowsPerStep ? 1 : (int) ((rows + (long) rowsPerStep - 1) / rowsPerStep);
     }
 
     private void openFile(Path file) throws IOException {

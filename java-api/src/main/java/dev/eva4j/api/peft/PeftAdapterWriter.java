@@ -20,7 +20,8 @@ import java.util.Map;
 /**
  * Writes an EVA result as a Hugging Face PEFT LoRA adapter folder (EVA-SPEC "Output"): {@code adapter_config.json},
  * {@code adapter_model.safetensors} (lora_A = EVA's components, lora_B = 0, float32; rank-0 layers absent) and eva4j's
- * {@code eva_report.json}. The folder appears all at once or not at all.
+ * {@code eva_report.json}. The folder appears all at once or not at all. A result holding a non-finite value (in an
+ * A matrix, an alpha or an explained-variance ratio) is refused before anything is written.
  */
 public final class PeftAdapterWriter {
     public static final String CONFIG = "adapter_config.json";
@@ -37,7 +38,12 @@ public final class PeftAdapterWriter {
 
     private PeftAdapterWriter() {}
 
+    /**
+     * @throws IllegalArgumentException when every layer has rank 0, or a value to write is NaN or infinite (the
+     *     message names the layer and the position)
+     */
     public static void write(Path dir, EvaResult result, Options options) throws IOException {
+        checkFinite(result);
         List<TensorData> tensors = new ArrayList<>();
         for (LayerResult l : result.layers()) {
             if (l.rank() == 0) continue;
@@ -54,6 +60,24 @@ public final class PeftAdapterWriter {
             java.nio.file.Files.write(tmp.resolve(CONFIG), config);
             java.nio.file.Files.write(tmp.resolve(REPORT), report);
         });
+    }
+
+    private static void checkFinite(EvaResult result) {
+        for (LayerResult l : result.layers()) {
+            String layer = "layer '" + l.layer().module() + "'";
+            float[] a = l.a();
+            int d = l.layer().inFeatures();
+            for (int i = 0; i < a.length; i++) {
+                if (!Float.isFinite(a[i])) {
+                    throw new IllegalArgumentException(layer + ": lora_A holds " + a[i] + " at row " + i / d + ", column "
+                            + i % d + "; refusing to write a non-finite adapter");
+                }
+            }
+            if (!Double.isFinite(l.alpha())) throw new IllegalArgumentException(layer + ": alpha is " + l.alpha());
+            for (double v : l.spectrum()) {
+                if (!Double.isFinite(v)) throw new IllegalArgumentException(layer + ": an explained-variance ratio is " + v);
+            }
+        }
     }
 
     static ObjectNode config(EvaResult result, Options options) {
@@ -103,6 +127,7 @@ public final class PeftAdapterWriter {
         n.put("total_rank", result.totalRank());
         n.put("allocator", result.allocator());
         n.put("svd", c.svd().name().toLowerCase(java.util.Locale.ROOT));
+        n.put("precision", c.precision().name().toLowerCase(java.util.Locale.ROOT));
         n.put("seed", c.seed());
         EvaResult.Timings t = result.timings();
         if (t != EvaResult.Timings.NONE) {

@@ -17,6 +17,9 @@ class EvaConfigTest {
         assertEquals(-100, c.labelMaskValue());
         assertEquals(SvdBackend.Mode.LOWRANK, c.svd());
         assertEquals(32, c.components());
+        assertEquals(EvaConfig.Precision.FLOAT32, c.precision());
+        EvaConfig f64 = c.toBuilder().precision(EvaConfig.Precision.FLOAT64).build();
+        assertEquals(EvaConfig.Precision.FLOAT64, f64.toBuilder().build().precision(), "toBuilder keeps the precision");
     }
 
     @Test

@@ -22,8 +22,13 @@ class RankAllocatorTest {
         assertArrayEquals(new int[] {2, 1, 3}, eva.allocate(spectra, 6, new int[] {4, 4, 4}));
     }
 
+    /**
+     * rho = 1 makes the budget equal to the number of candidates (k = r per layer), so every candidate is taken and
+     * every layer gets r, however unequal the spectra; one rank less must come off the layer holding the globally
+     * smallest candidate (a budget equal to the candidate count alone would let any allocator pass).
+     */
     @Test
-    void rhoOneGivesREverywhere() {
+    void rhoOneGivesREverywhereAndOneLessDropsTheSmallestCandidate() {
         Random rnd = new Random(1);
         List<double[]> spectra = new ArrayList<>();
         for (int l = 0; l < 7; l++) spectra.add(sortedDesc(rnd, 8));
@@ -31,6 +36,10 @@ class RankAllocatorTest {
         Arrays.fill(max, 8);
         int[] r = eva.allocate(spectra, 56, max);
         for (int v : r) assertEquals(8, v);
+        int smallest = 0;
+        for (int l = 1; l < 7; l++) if (spectra.get(l)[7] < spectra.get(smallest)[7]) smallest = l;
+        int[] less = eva.allocate(spectra, 55, max);
+        for (int l = 0; l < 7; l++) assertEquals(l == smallest ? 7 : 8, less[l], "layer " + l);
     }
 
     @Test

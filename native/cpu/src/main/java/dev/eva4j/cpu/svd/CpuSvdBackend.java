@@ -148,6 +148,12 @@ public final class CpuSvdBackend implements SvdBackend {
         return a;
     }
 
+    /** True: {@link ComputeSvd} solves float64 problems in float64 throughout. */
+    @Override
+    public boolean supportsFloat64() {
+        return true;
+    }
+
     /** See {@link SvdBackend#topK}; an {@link IllegalStateException} with the reason when unavailable. */
     @Override
     public void topK(List<TopKProblem> batch, Mode mode) {

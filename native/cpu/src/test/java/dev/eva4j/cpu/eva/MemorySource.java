@@ -35,7 +35,8 @@ final class MemorySource implements ActivationSource {
         Map<String, Rows> out = new LinkedHashMap<>();
         for (Map.Entry<String, float[][]> e : batches.get(next++).entrySet()) {
             float[][] x = e.getValue();
-            int d = x.length == 0 ? 1 : x[0].length;
+            int d = x.length > 0 ? x[0].length : layers.stream().filter(l -> l.module().equals(e.getKey()))
+                    .mapToInt(TargetLayer::inFeatures).findFirst().orElse(1); // no rows: the layer's width
             MemorySegment s = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1L, (long) x.length * d));
             for (int i = 0; i < x.length; i++) MemorySegment.copy(x[i], 0, s, ValueLayout.JAVA_FLOAT, 4L * i * d, d);
             out.put(e.getKey(), new Rows(s, x.length, d));

@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ComputeSvdTest {
     private static final OpenBlasBackend BLAS = new OpenBlasBackend();
-    private static final double SV_TOL = 1e-4, COS_MIN = 0.999;
+    private static final double SV_TOL = SvdFixtures.SV_TOL, COS_MIN = SvdFixtures.COS_MIN;
 
     private final ComputeSvd svd = new ComputeSvd(BLAS);
 
@@ -64,8 +64,12 @@ class ComputeSvdTest {
     }
 
     private static void assertAccurate(String what, Reference ref, TopKProblem p) {
+        assertAccurate(what, ref, p, SV_TOL, COS_MIN);
+    }
+
+    private static void assertAccurate(String what, Reference ref, TopKProblem p, double svTol, double cosMin) {
         int[] checked = new int[1];
-        List<String> failures = SvdFixtures.compare(ref, p, SV_TOL, COS_MIN, checked);
+        List<String> failures = SvdFixtures.compare(ref, p, svTol, cosMin, checked);
         assertTrue(failures.isEmpty(), () -> what + ": " + failures);
         assertEquals(p.k(), checked[0], what + ": every planted component is separated, so all are compared");
     }
@@ -89,7 +93,7 @@ class ComputeSvdTest {
             MemorySegment warm = SvdFixtures.perturbedComponents(arena, ref, k, 0.05, 7);
             TopKProblem p = SvdFixtures.problem(arena, m, n, k, ref.a(), warm, 42);
             svd.topK(List.of(p), Mode.WARM);
-            assertAccurate("WARM " + m + "x" + n + " k=" + k, ref, p);
+            assertAccurate("WARM " + m + "x" + n + " k=" + k, ref, p, SvdFixtures.WARM_SV_TOL, SvdFixtures.WARM_COS_MIN);
         }
     }
 
@@ -291,6 +295,82 @@ class ComputeSvdTest {
                 double norm = 0;
                 for (int j = 0; j < n; j++) norm += (double) vt[i * n + j] * vt[i * n + j];
                 assertEquals(1, Math.sqrt(norm), 1e-4, "norm of row " + i);
+            }
+        }
+    }
+
+    /**
+     * Float64 problems are solved in float64 throughout: against the dgesdd reference of the same values, EXACT gives
+     * singular values to {@link SvdFixtures#F64_SV_TOL} and directions to {@link SvdFixtures#F64_COS_MIN}, 1e5-1e6
+     * times tighter than float32 can be; LOWRANK and WARM (from a start within 0.05) hold float32's bounds, which
+     * their sketches, not the arithmetic, set.
+     */
+    @ParameterizedTest(name = "F64 {3} {0}x{1} k={2}")
+    @MethodSource("shapesAndAllModes")
+    void float64ProblemsAreSolvedInFloat64(int m, int n, int k, Mode mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            Reference ref = gapped(m, n, k);
+            MemorySegment a = arena.allocate(SvdFixtures.D, (long) m * n);
+            for (long i = 0; i < (long) m * n; i++) a.setAtIndex(SvdFixtures.D, i, ref.a().getAtIndex(F, i));
+            MemorySegment warm = MemorySegment.NULL;
+            if (mode == Mode.WARM) {
+                MemorySegment w32 = SvdFixtures.perturbedComponents(arena, ref, k, 0.05, 7);
+                warm = arena.allocate(SvdFixtures.D, (long) k * n);
+                for (long i = 0; i < (long) k * n; i++) warm.setAtIndex(SvdFixtures.D, i, w32.getAtIndex(F, i));
+            }
+            TopKProblem p = new TopKProblem(m, n, k, a, arena.allocate(SvdFixtures.D, k),
+                    arena.allocate(SvdFixtures.D, (long) k * n), warm, 42, dev.eva4j.spi.DType.F64);
+            svd.topK(List.of(p), mode);
+            double worstSv = 0, worstCos = 1;
+            for (int i = 0; i < k; i++) {
+                double s = p.singularValues().getAtIndex(SvdFixtures.D, i);
+                worstSv = Math.max(worstSv, Math.abs(s - ref.s()[i]) / ref.s()[i]);
+                double dot = 0, norm = 0;
+                for (int j = 0; j < n; j++) {
+                    double v = p.vt().getAtIndex(SvdFixtures.D, (long) i * n + j);
+                    dot += v * ref.vt()[i * n + j];
+                    norm += v * v;
+                }
+                assertEquals(1, Math.sqrt(norm), 1e-12, "norm of row " + i);
+                worstCos = Math.min(worstCos, Math.abs(dot));
+            }
+            // EXACT is limited by the arithmetic only; LOWRANK and WARM by their sketch (measured in float64: LOWRANK
+            // up to 1.3e-6 relative, WARM 3.3e-5, the same as in float32), so they keep float32's bounds
+            double svTol = switch (mode) {
+                case EXACT -> SvdFixtures.F64_SV_TOL;
+                case LOWRANK -> SV_TOL;
+                case WARM -> SvdFixtures.WARM_SV_TOL;
+            };
+            double cosMin = switch (mode) {
+                case EXACT -> SvdFixtures.F64_COS_MIN;
+                case LOWRANK -> COS_MIN;
+                case WARM -> SvdFixtures.WARM_COS_MIN;
+            };
+            assertTrue(worstSv <= svTol, mode + ": singular values off by " + worstSv + " relative");
+            assertTrue(worstCos >= cosMin, mode + ": |cos| down to " + worstCos);
+        }
+    }
+
+    static Stream<Arguments> shapesAndAllModes() {
+        return shapes().flatMap(a -> Stream.of(Mode.values())
+                .map(mode -> Arguments.of(a.get()[0], a.get()[1], a.get()[2], mode)));
+    }
+
+    /** A float64 problem on the same seed follows the same sketch: it agrees with the float32 answer to float32 accuracy. */
+    @Test
+    void float64AgreesWithFloat32() {
+        int m = 300, n = 128, k = 8;
+        try (Arena arena = Arena.ofConfined()) {
+            Reference ref = gapped(m, n, k);
+            TopKProblem p32 = SvdFixtures.problem(arena, m, n, k, ref.a(), MemorySegment.NULL, 42);
+            MemorySegment a = arena.allocate(SvdFixtures.D, (long) m * n);
+            for (long i = 0; i < (long) m * n; i++) a.setAtIndex(SvdFixtures.D, i, ref.a().getAtIndex(F, i));
+            TopKProblem p64 = new TopKProblem(m, n, k, a, arena.allocate(SvdFixtures.D, k),
+                    arena.allocate(SvdFixtures.D, (long) k * n), MemorySegment.NULL, 42, dev.eva4j.spi.DType.F64);
+            svd.topK(List.of(p32, p64), Mode.LOWRANK);
+            for (int i = 0; i < k; i++) {
+                assertEquals(p64.singularValues().getAtIndex(SvdFixtures.D, i), p32.singularValues().getAtIndex(F, i),
+                        SV_TOL * ref.s()[i], "sigma_" + i);
             }
         }
     }

@@ -67,7 +67,7 @@ class CpuSvdWiringTest {
             TopKProblem p = SvdFixtures.problem(arena, 60, 40, 4, r.a(), MemorySegment.NULL, 5);
             cpu.topK(List.of(p), Mode.LOWRANK);
             int[] checked = new int[1];
-            List<String> failures = SvdFixtures.compare(r, p, 1e-4, 0.999, checked);
+            List<String> failures = SvdFixtures.compare(r, p, SvdFixtures.SV_TOL, SvdFixtures.COS_MIN, checked);
             assertTrue(failures.isEmpty() && checked[0] == 4, failures::toString);
         }
         assertTrue(calls.getOrDefault("sgemm", 0) > 0 && calls.getOrDefault("sgesdd", 0) > 0, calls::toString);
