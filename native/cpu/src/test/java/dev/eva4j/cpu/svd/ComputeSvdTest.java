@@ -283,12 +283,15 @@ class ComputeSvdTest {
             for (float x : s) assertTrue(Float.isFinite(x), "singular values " + java.util.Arrays.toString(s));
             for (float x : vt) assertTrue(Float.isFinite(x), "vt has a non-finite entry");
             int known = Math.min(rank, k);
+            // WARM is held to its own documented bounds (a single Rayleigh-Ritz step from its start)
+            double svTol = mode == Mode.WARM ? SvdFixtures.WARM_SV_TOL : SV_TOL;
+            double cosMin = mode == Mode.WARM ? SvdFixtures.WARM_COS_MIN : COS_MIN;
             for (int i = 0; i < known; i++) {
-                assertEquals(ref.s()[i], s[i], SV_TOL * ref.s()[i], "sigma_" + i);
+                assertEquals(ref.s()[i], s[i], svTol * ref.s()[i], "sigma_" + i);
                 double[] v = SvdFixtures.row(prob.vt(), i, n);
                 double dot = 0;
                 for (int j = 0; j < n; j++) dot += v[j] * ref.vt()[i * n + j];
-                assertTrue(Math.abs(dot) >= COS_MIN, "|cos| of component " + i + " = " + Math.abs(dot));
+                assertTrue(Math.abs(dot) >= cosMin, "|cos| of component " + i + " = " + Math.abs(dot));
             }
             for (int i = known; i < k; i++) assertTrue(s[i] >= 0 && s[i] <= 1e-5, "sigma_" + i + " = " + s[i]);
             for (int i = 0; i < k; i++) { // rows stay unit vectors even where the singular value is 0
