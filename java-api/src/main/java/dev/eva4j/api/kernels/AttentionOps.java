@@ -43,15 +43,24 @@ final class AttentionOps {
         MemorySegment work = att == null ? scratch.take(nChunks * tt) : null;
         try {
             Parallel.chunks(pairs, nChunks, (chunk, first, end) -> {
+                int[] hidden = new int[T]; // the masked keys of sequence b (read once per sequence, not per row)
+                int hiddenCount = 0, maskedFor = -1;
                 for (int bh = first; bh < end; bh++) {
                     int b = bh / NH, h = bh % NH;
+                    if (mask != null && b != maskedFor) {
+                        hiddenCount = 0;
+                        for (int s = 0; s < T; s++) {
+                            if (mask.getAtIndex(ValueLayout.JAVA_INT, (long) b * T + s) == 0) hidden[hiddenCount++] = s;
+                        }
+                        maskedFor = b;
+                    }
                     MemorySegment p = att != null ? att.asSlice(bh * tt * Float.BYTES, tt * Float.BYTES)
                             : work.asSlice(chunk * tt * Float.BYTES, tt * Float.BYTES);
                     long qOff = ((long) b * T * qC + (long) h * HS) * Float.BYTES;
                     long kvOff = ((long) b * T * kvC + (long) (h / group) * HS) * Float.BYTES;
                     gemm.sgemm(NO, YES, T, T, HS, scale, q.asSlice(qOff), (int) qC, k.asSlice(kvOff), (int) kvC, 0f,
                             p, T);
-                    for (int t = 0; t < T; t++) maskedSoftmaxRow(p, (long) t * T, mask, b, t, T, causal);
+                    for (int t = 0; t < T; t++) maskedSoftmaxRow(p, (long) t * T, hidden, hiddenCount, t, T, causal);
                     gemm.sgemm(NO, NO, T, HS, T, 1f, p, T, v.asSlice(kvOff), (int) kvC, 0f, out.asSlice(qOff),
                             (int) qC);
                 }
@@ -62,17 +71,15 @@ final class AttentionOps {
     }
 
     /**
-     * Softmax over the visible keys of the row at {@code base} (query t of sequence b): keys s > t when causal and
-     * keys with mask[b, s] == 0 are hidden and get 0; a row with no visible key becomes all zeros.
+     * Softmax over the visible keys of the row at {@code base} (query t): keys s > t when causal and the
+     * {@code hiddenCount} keys listed in {@code hidden} (ascending; mask 0) are hidden and get 0; a row with no visible
+     * key becomes all zeros.
      */
-    private static void maskedSoftmaxRow(MemorySegment att, long base, MemorySegment mask, int b, int t, int T,
+    private static void maskedSoftmaxRow(MemorySegment att, long base, int[] hidden, int hiddenCount, int t, int T,
                                          boolean causal) {
         int visible = causal ? t + 1 : T;
-        if (mask != null) {
-            long mb = (long) b * T;
-            for (int s = 0; s < visible; s++) {
-                if (mask.getAtIndex(ValueLayout.JAVA_INT, mb + s) == 0) att.setAtIndex(F32, base + s, Float.NEGATIVE_INFINITY);
-            }
+        for (int i = 0; i < hiddenCount && hidden[i] < visible; i++) {
+            att.setAtIndex(F32, base + hidden[i], Float.NEGATIVE_INFINITY);
         }
         VectorOps.softmaxRow(att, att, base, visible);
         for (int s = visible; s < T; s++) att.setAtIndex(F32, base + s, 0f);
