@@ -32,7 +32,7 @@ import java.util.function.BooleanSupplier;
  * itself), so one engine may run several sources one after the other, and separate engines may run at once on
  * separate threads, each with its own {@link ActivationSource}. One run happens on the calling thread; its
  * {@link ProgressListener} and cancellation flag are called on that thread. The {@link SvdBackend} and
- * {@link RankAllocator} given must themselves be safe to share when engines run at once (the bundled ones are).
+ * {@link RankAllocator} given must themselves be safe to share when engines run at once.
  */
 public final class EvaEngine {
     /** Default bound on the SVD problems of one chunk of a step: 256 MiB. */
