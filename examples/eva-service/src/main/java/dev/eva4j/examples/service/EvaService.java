@@ -321,7 +321,7 @@ public final class EvaService implements AutoCloseable {
             throw new HttpError(422, "data: " + data + " is not a readable file");
         }
         String id = UUID.randomUUID().toString();
-        Job job = new Job(id, req, jobsDir.resolve(id));
+        Job job = new Job(id, req, jobsDir.resolve(id), config.maxSteps());
         jobs.put(id, job);
         synchronized (job) { // the future is set before the worker can see a cancel
             job.future(workers.submit(() -> run(job, wiring, config, model, data)));

@@ -28,10 +28,11 @@ final class Job implements ProgressListener {
     private volatile String error;
     private Future<?> future;
 
-    Job(String id, JobRequest request, Path adapterDir) {
+    Job(String id, JobRequest request, Path adapterDir, int maxSteps) {
         this.id = id;
         this.request = request;
         this.adapterDir = adapterDir;
+        this.maxSteps = maxSteps;
     }
 
     @Override

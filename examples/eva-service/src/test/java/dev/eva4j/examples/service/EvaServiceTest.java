@@ -144,6 +144,7 @@ class EvaServiceTest {
     void pollingLoadWhileRunningThenCancelLeavesNothing() throws Exception {
         // tau 1 and a huge maxSteps: the job runs until cancelled
         String id = submit(Map.of("tau", 1.0, "maxSteps", 1_000_000));
+        assertEquals(1_000_000, status(id).get("maxSteps").asInt());
         awaitState(id, "running", Duration.ofSeconds(30));
         int failed = 0, sent = 0;
         List<String> problems = new ArrayList<>();
@@ -190,6 +191,9 @@ class EvaServiceTest {
             List<Path> left = s.filter(p -> p.getFileName().toString().contains(id)).toList();
             assertTrue(left.isEmpty(), left.toString());
         }
+        // the cancelled job's worker is free again: a short job after it runs to the end
+        String next = submit(Map.of("tau", 0.9, "maxSteps", 5, "acceptUnconverged", true));
+        awaitState(next, "done", Duration.ofSeconds(60));
     }
 
     @Test
