@@ -1,5 +1,6 @@
 package dev.eva4j.examples.service;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -117,27 +118,41 @@ class EvaServiceTest {
 
     @Test
     void twoConcurrentJobsBothFinishWithAdapters() throws Exception {
-        // acceptUnconverged: the jobs end within maxSteps whatever the random data gives
-        String a = submit(Map.of("tau", 0.9, "maxSteps", 40, "acceptUnconverged", true, "targets", "q_proj,v_proj"));
-        String b = submit(Map.of("tau", 0.9, "maxSteps", 40, "acceptUnconverged", true, "seed", 5));
+        // two identical jobs on the two workers at once, sharing the one loaded model: with nothing leaking between
+        // them (and the shared providers safe to share) they write the same adapter bytes
+        Map<String, Object> options = Map.of("tau", 0.9, "maxSteps", 40, "acceptUnconverged", true); // ends in 40 steps
+        String a = submit(options);
+        String b = submit(options);
+        List<byte[]> weights = new ArrayList<>();
         for (String id : List.of(a, b)) {
             JsonNode s = awaitState(id, "done", Duration.ofSeconds(60));
             assertTrue(s.get("step").asInt() > 0, s.toString());
             assertTrue(s.get("tokens").asLong() > 0, s.toString());
-            assertTrue(s.has("ranks") && !s.get("ranks").isEmpty(), s.toString());
-            HttpResponse<byte[]> zip = http.send(HttpRequest.newBuilder(URI.create(base() + "/v1/eva-jobs/" + id + "/adapter"))
-                    .build(), HttpResponse.BodyHandlers.ofByteArray());
-            assertEquals(200, zip.statusCode());
-            Map<String, byte[]> entries = unzip(zip.body());
+            assertTrue(s.has("ranks") && s.get("ranks").size() == 14, s.toString());
+            Map<String, byte[]> entries = adapter(id);
             assertTrue(entries.containsKey("adapter_config.json"), entries.keySet().toString());
             assertTrue(entries.containsKey("adapter_model.safetensors"), entries.keySet().toString());
-            assertTrue(entries.get("adapter_model.safetensors").length > 8);
             JsonNode config = JSON.readTree(entries.get("adapter_config.json"));
             assertEquals(4, config.get("r").asInt(), config.toString());
+            weights.add(entries.get("adapter_model.safetensors"));
         }
-        // job state never leaks: the first job targeted q_proj,v_proj only, the second every linear layer
-        assertEquals(4, status(a).get("layers").asInt()); // 2 blocks x (q_proj, v_proj)
-        assertEquals(14, status(b).get("layers").asInt()); // 2 blocks x 7 linears
+        assertTrue(weights.get(0).length > 8);
+        assertArrayEquals(weights.get(0), weights.get(1));
+        assertEquals(status(a).get("tokens"), status(b).get("tokens"));
+        // and a job with other targets on the same model sees only its own layers
+        String c = submit(Map.of("tau", 0.9, "maxSteps", 10, "acceptUnconverged", true, "targets", "q_proj,v_proj"));
+        JsonNode s = awaitState(c, "done", Duration.ofSeconds(60));
+        assertEquals(4, s.get("layers").asInt(), s.toString()); // 2 blocks x (q_proj, v_proj)
+        assertEquals(4, s.get("ranks").size(), s.toString());
+        assertEquals(14, status(a).get("layers").asInt()); // 2 blocks x 7 linears
+    }
+
+    private Map<String, byte[]> adapter(String id) throws Exception {
+        HttpResponse<byte[]> zip = http.send(HttpRequest.newBuilder(URI.create(base() + "/v1/eva-jobs/" + id + "/adapter"))
+                .build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, zip.statusCode());
+        assertEquals("application/zip", zip.headers().firstValue("Content-Type").orElse(""));
+        return unzip(zip.body());
     }
 
     @Test
