@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
 
 /**
  * EVA over any {@link ActivationSource} (EVA-SPEC): incremental PCA per equal-input group, convergence by cosine
@@ -26,7 +28,11 @@ import java.util.Set;
  * is bounded by max(stepBytes, the largest group's problem) rather than the sum over all groups. The chunking does
  * not change results: every problem is solved on its own, with its own seed.
  *
- * <p>An engine may run several sources one after the other; it is not thread-safe.
+ * <p>Thread-safety: an engine holds no state between runs (each run keeps its PCA state, ranks and counters to
+ * itself), so one engine may run several sources one after the other, and separate engines may run at once on
+ * separate threads, each with its own {@link ActivationSource}. One run happens on the calling thread; its
+ * {@link ProgressListener} and cancellation flag are called on that thread. The {@link SvdBackend} and
+ * {@link RankAllocator} given must themselves be safe to share when engines run at once.
  */
 public final class EvaEngine {
     /** Default bound on the SVD problems of one chunk of a step: 256 MiB. */
@@ -93,6 +99,23 @@ public final class EvaEngine {
      *     after one full pass, or at max_steps), and when whitening would divide by a zero or tiny singular value
      */
     public EvaResult run(ActivationSource source, ProgressListener progress) throws IOException {
+        return run(source, progress, () -> false);
+    }
+
+    /**
+     * As {@link #run(ActivationSource, ProgressListener)}, and stops when {@code cancelled} says so. The flag is read
+     * once per step, after the progress callback and before the next batch is fetched from the source, so a cancel
+     * takes effect between steps: the step under way finishes, no further batch is read, and the run ends with a
+     * {@link CancellationException}. Nothing is returned or written then; the per-group state of the run becomes
+     * garbage as the exception unwinds (the caller closes its source, which frees the batch memory it holds).
+     *
+     * @param cancelled read on the calling thread once per step; may be set from any thread (back it with a volatile
+     *                  field or an atomic)
+     * @throws CancellationException when {@code cancelled} returned true before a step
+     */
+    public EvaResult run(ActivationSource source, ProgressListener progress, BooleanSupplier cancelled)
+            throws IOException {
+        Objects.requireNonNull(cancelled, "cancelled");
         List<TargetLayer> layers = List.copyOf(source.layers());
         if (layers.isEmpty()) throw new IllegalArgumentException("no target layers");
         Map<String, Integer> index = new LinkedHashMap<>();
@@ -126,6 +149,7 @@ public final class EvaEngine {
             }
             progress.step(step, config.maxSteps(), done, layers.size(), tokens);
             if (done == layers.size() || step >= config.maxSteps()) break;
+            if (cancelled.getAsBoolean()) throw new CancellationException("EVA cancelled after " + step + " step(s)");
             Set<String> needed = new LinkedHashSet<>();
             for (Group g : groups) if (!g.done) for (int m : g.members) needed.add(layers.get(m).module());
             long t0 = System.nanoTime();
@@ -145,7 +169,12 @@ public final class EvaEngine {
             step++;
             tokens += stepAll(batch, layers, groupOf, groups, step);
             svdNanos += System.nanoTime() - t1;
-            if (groups.stream().allMatch(g -> g.pca.hasComponents())) ranks = allocate(groups, layers.size(), budget, maxRanks);
+            if (groups.stream().allMatch(g -> g.pca.hasComponents())) {
+                ranks = allocate(groups, layers.size(), budget, maxRanks);
+                Map<String, Integer> now = new LinkedHashMap<>();
+                for (int i = 0; i < layers.size(); i++) now.put(layers.get(i).module(), ranks[i]);
+                progress.ranks(step, Collections.unmodifiableMap(now));
+            }
         }
         checkEveryGroupStepped(groups, layers, "in " + step + " step(s)");
         EvaResult.Timings timings = new EvaResult.Timings(sourceNanos * 1e-9, svdNanos * 1e-9,

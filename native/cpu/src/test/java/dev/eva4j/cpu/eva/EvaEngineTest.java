@@ -605,4 +605,41 @@ class EvaEngineTest {
         }
         return pca;
     }
+
+    /**
+     * The cancel flag is read once per step, before the next batch: set after step 3, the run ends with a
+     * CancellationException and the source served exactly 3 batches. Ranks are reported after every step's
+     * redistribution, summing to the budget.
+     */
+    @Test
+    void cancelFlagStopsBetweenStepsAndRanksAreReported() throws Exception {
+        int d = 16, n = 64;
+        Planted planted = new Planted(d, sigma(d, 10, 0.8), 3);
+        List<Map<String, float[][]>> batches = new ArrayList<>();
+        for (int b = 0; b < 20; b++) batches.add(Map.of("a", planted.rows(n), "b", planted.rows(n)));
+        List<TargetLayer> layers = List.of(new TargetLayer("a", d, 4), new TargetLayer("b", d, 4));
+        EvaConfig config = EvaConfig.builder().r(2).rho(2).tau(1.0).maxSteps(1000).svd(SvdBackend.Mode.EXACT).build();
+        MemorySource src = new MemorySource(layers, List.of(), batches);
+        int[] lastStep = {-1};
+        List<Map<String, Integer>> ranks = new ArrayList<>();
+        dev.eva4j.api.eva.ProgressListener listener = new dev.eva4j.api.eva.ProgressListener() {
+            @Override public void step(int step, int maxSteps, int done, int count, long tokens) { lastStep[0] = step; }
+            @Override public void ranks(int step, Map<String, Integer> r) { ranks.add(r); }
+        };
+        java.util.concurrent.CancellationException e = assertThrows(java.util.concurrent.CancellationException.class,
+                () -> new EvaEngine(config, new CountingSvd(), new EvaRankAllocator()).run(src, listener,
+                        () -> lastStep[0] >= 3));
+        assertTrue(e.getMessage().contains("3 step"), e.getMessage());
+        assertEquals(3, src.served);
+        assertEquals(3, ranks.size());
+        for (Map<String, Integer> r : ranks) {
+            assertEquals(List.of("a", "b"), List.copyOf(r.keySet()));
+            assertEquals(4, r.values().stream().mapToInt(Integer::intValue).sum());
+        }
+        // never cancelled: the overload runs as the two-argument one
+        MemorySource again = new MemorySource(layers, List.of(), batches);
+        EvaConfig capped = config.toBuilder().maxSteps(5).acceptUnconverged(true).build();
+        assertEquals(5, new EvaEngine(capped, new CountingSvd(), new EvaRankAllocator())
+                .run(again, dev.eva4j.api.eva.ProgressListener.NONE, () -> false).steps());
+    }
 }
