@@ -7,7 +7,6 @@ import dev.eva4j.spi.Capability;
 import dev.eva4j.spi.DType;
 import dev.eva4j.spi.KernelArgs;
 import dev.eva4j.spi.Kernels;
-import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.EnumSet;
@@ -350,8 +349,7 @@ public final class HostKernels implements Kernels {
         MemorySegment lw = floats(op, "lnWeight", lnWeight, C, c), lb = floats(op, "lnBias", lnBias, C, c);
         KernelArgs.check(sum != inp && sum != residual && out != inp, op,
                 "sum may be neither inp nor residual, and out may not be inp");
-        gemm.sgemm(Transpose.NO, Transpose.YES, N, C, IN, 1f, i, IN, w, IN, 0f, s, C);
-        NormOps.residualLayerNormForward(s, o, m, r, b, res, lw, lb, N, C, eps);
+        LinearOps.matmulResidualLayerNormForward(gemm, s, o, m, r, i, w, b, res, lw, lb, N, IN, C, eps);
     }
 
     @Override

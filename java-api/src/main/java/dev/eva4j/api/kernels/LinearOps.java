@@ -46,6 +46,18 @@ final class LinearOps {
         });
     }
 
+    /**
+     * sum = inp weight^T (GEMM), then per row in parallel: sum += bias + residual; out = layerNorm(sum) (see
+     * {@link NormOps#residualLayerNormForward}).
+     */
+    static void matmulResidualLayerNormForward(HostGemm gemm, MemorySegment sum, MemorySegment out, MemorySegment mean,
+                                               MemorySegment rstd, MemorySegment inp, MemorySegment weight,
+                                               MemorySegment bias, MemorySegment residual, MemorySegment lnWeight,
+                                               MemorySegment lnBias, int N, int IN, int C, float eps) {
+        gemm.sgemm(NO, YES, N, C, IN, 1f, inp, IN, weight, IN, 0f, sum, C);
+        NormOps.residualLayerNormForward(sum, out, mean, rstd, bias, residual, lnWeight, lnBias, N, C, eps);
+    }
+
     /** dinp += dout weight; dweight += dout^T inp; dbias += column sums of dout (float64). Each may be null. */
     static void matmulBackward(HostGemm gemm, MemorySegment dinp, MemorySegment dweight, MemorySegment dbias,
                                MemorySegment dout, MemorySegment inp, MemorySegment weight, int N, int IN, int OUT) {

@@ -37,7 +37,6 @@ public final class ModelActivationSource implements ActivationSource {
     private Set<String> active; // the hooked paths the engine still needs; null: all
     private Arena batchArena;
     private long tokens;
-    private long forwardNanos;
 
     public ModelActivationSource(TransformerModel model, List<LinearModule> targets, BatchReader data) {
         this.model = model;
@@ -83,13 +82,9 @@ public final class ModelActivationSource implements ActivationSource {
         return groups;
     }
 
-    /** Real tokens seen so far and seconds spent in forward passes (for progress and reports). */
+    /** Real tokens seen so far (the engine's report times the forward passes, as time spent in {@link #next}). */
     public long tokens() {
         return tokens;
-    }
-
-    public double forwardSeconds() {
-        return forwardNanos * 1e-9;
     }
 
     @Override
@@ -118,9 +113,7 @@ public final class ModelActivationSource implements ActivationSource {
             }
             out.put(module, new Rows(rows, real, dIn));
         };
-        long t0 = System.nanoTime();
         model.collect(batch, active == null ? hooked : active, collect);
-        forwardNanos += System.nanoTime() - t0;
         for (byte b : batch.tokenMask()) if (b != 0) tokens++;
         return out;
     }
