@@ -127,6 +127,14 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--task-type", description = "task_type written into adapter_config.json (e.g. CAUSAL_LM)")
     String taskType;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "run EVA on Apache Spark: local[N] on this machine, "
+            + "or a cluster's master URL; every executor reads --model and --data itself (see docs/spark.md)")
+    String spark;
+
+    @Option(names = "--partitions", defaultValue = "0", description = "with --spark: partitions of the data, each one "
+            + "minibatch of --batch-size records per round (default: the cluster's default parallelism)")
+    int partitions;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -136,6 +144,9 @@ final class InitCommand implements Callable<Integer> {
             throw new UserException("name either --activations PATH or --model PATH (with --data FILE)");
         }
         if (model != null && data == null) throw new UserException("--model needs --data FILE (JSONL)");
+        if (spark != null && model == null) throw new UserException("--spark needs --model PATH and --data FILE");
+        if (spark == null && partitions != 0) throw new UserException("--partitions needs --spark MASTER");
+        if (partitions < 0) throw new UserException("--partitions must be >= 1, got " + partitions);
         EvaConfig config = EvaConfig.builder().r(rank).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
                 .adjustScalingFactors(!noAdjustScaling).useLabelMask(!noLabelMask).labelMaskValue(labelMaskValue)
                 .maxSteps(maxSteps).acceptUnconverged(acceptUnconverged).seed(seed).svd(mode(svdMode))
@@ -148,7 +159,26 @@ final class InitCommand implements Callable<Integer> {
         EvaResult result;
         long start = System.nanoTime();
         String base = baseModel;
-        if (activations != null) {
+        java.util.Map<String, Object> extras = java.util.Map.of();
+        String summary = null;
+        if (spark != null) {
+            DistributedInit engine = java.util.ServiceLoader.load(DistributedInit.class, InitCommand.class.getClassLoader())
+                    .findFirst().orElseThrow(() -> new UserException("--spark needs the eva4j-spark module on the class "
+                            + "path: run init through ./eva4j (it adds the module when --spark is given) or spark-submit "
+                            + "the eva4j-spark job"));
+            if (base == null) base = model.toAbsolutePath().normalize().toString();
+            try (ProgressBar bar = new ProgressBar(err, "EVA")) {
+                err.printf("EVA on %s with %s on %s (master %s): r=%d rho=%s tau=%s svd=%s, allocator %s%n",
+                        model.getFileName(), data.getFileName(), engine.name(), spark, rank, rho, tau, svdMode, allocator.name());
+                err.flush();
+                DistributedInit.Outcome outcome = engine.run(new DistributedInit.Request(spark, model, tokenizer, data,
+                        targets, batchSize, maxLength, shuffle ? seed : null, partitions, config, backendName,
+                        svdBackendName, svd, allocator, bar::update), err);
+                result = outcome.result();
+                extras = outcome.report();
+                summary = outcome.summary();
+            }
+        } else if (activations != null) {
             try (SafetensorsActivationSource source = SafetensorsActivationSource.open(activations, rowsPerStep, outFeatures);
                  ProgressBar bar = new ProgressBar(err, "EVA")) {
                 err.printf("EVA on %d layer(s) from %d file(s): r=%d rho=%s tau=%s svd=%s on %s, allocator %s%n",
@@ -169,16 +199,17 @@ final class InitCommand implements Callable<Integer> {
                 err.printf("%,d real tokens through the model%n", source.tokens());
             }
         }
-        PeftAdapterWriter.write(out, result, new PeftAdapterWriter.Options(base, taskType, 0.0));
+        PeftAdapterWriter.write(out, result, new PeftAdapterWriter.Options(base, taskType, 0.0, extras));
         double seconds = (System.nanoTime() - start) * 1e-9;
         PrintWriter o = spec.commandLine().getOut();
         RankTable.print(o, result);
         o.printf("%d step(s) in %.1f s; %s; adapter written to %s%n", result.steps(), seconds,
                 result.converged() ? "all layers converged" : result.unconverged().size() + " layer(s) NOT converged",
                 out);
+        if (summary != null) o.println(summary);
         EvaResult.Timings t = result.timings();
         o.printf("time: %s %.1f s, SVD steps %.1f s, other %.1f s (EVA %.1f s; loading the model or data and writing %.1f s); peak "
-                        + "resident memory %s%n", activations != null ? "reading activations" : "forward passes",
+                        + "resident memory %s%n", activations != null ? "reading activations" : spark != null ? "rounds on Spark" : "forward passes",
                 t.activationSeconds(), t.svdSeconds(), t.otherSeconds(), t.totalSeconds(),
                 Math.max(0, seconds - t.totalSeconds()), t.peakResidentBytes() < 0 ? "unknown"
                         : String.format(Locale.ROOT, "%.0f MB", t.peakResidentBytes() / 1e6));

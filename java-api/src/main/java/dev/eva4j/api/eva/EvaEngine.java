@@ -116,72 +116,152 @@ public final class EvaEngine {
     public EvaResult run(ActivationSource source, ProgressListener progress, BooleanSupplier cancelled)
             throws IOException {
         Objects.requireNonNull(cancelled, "cancelled");
-        List<TargetLayer> layers = List.copyOf(source.layers());
-        if (layers.isEmpty()) throw new IllegalArgumentException("no target layers");
-        Map<String, Integer> index = new LinkedHashMap<>();
-        for (int i = 0; i < layers.size(); i++) {
-            TargetLayer l = layers.get(i);
-            if (index.put(l.module(), i) != null) throw new IllegalArgumentException("layer '" + l.module() + "' is declared twice");
-            if (config.r() > l.inFeatures()) {
-                throw new InvalidInputException("rank r = " + config.r() + " exceeds in_features = " + l.inFeatures()
-                        + " of layer '" + l.module() + "'");
-            }
-        }
-        List<Group> groups = buildGroups(layers, index, source.groups());
-        Map<String, Group> groupOf = new HashMap<>();
-        for (Group g : groups) for (int m : g.members) groupOf.put(layers.get(m).module(), g);
-
-        int budget = config.r() * layers.size();
-        int[] maxRanks = new int[layers.size()];
-        for (Group g : groups) for (int m : g.members) maxRanks[m] = g.pca.components();
-        int[] ranks = maxRanks.clone(); // before the first allocation every layer wants all of its components
-
-        long start = System.nanoTime();
-        long sourceNanos = 0, svdNanos = 0;
-        int step = 0;
-        long tokens = 0;
-        boolean sawData = false;
-        while (true) {
-            int done = 0;
-            for (Group g : groups) {
-                g.done = allConverged(g.converged, groupRank(g, ranks));
-                if (g.done) done += g.members.length;
-            }
-            progress.step(step, config.maxSteps(), done, layers.size(), tokens);
-            if (done == layers.size() || step >= config.maxSteps()) break;
-            if (cancelled.getAsBoolean()) throw new CancellationException("EVA cancelled after " + step + " step(s)");
-            Set<String> needed = new LinkedHashSet<>();
-            for (Group g : groups) if (!g.done) for (int m : g.members) needed.add(layers.get(m).module());
+        Run run = new Run(source.layers(), source.groups());
+        boolean[] sawData = {false};
+        return run.loop(progress, cancelled, (needed, step) -> {
             long t0 = System.nanoTime();
-            source.request(Collections.unmodifiableSet(needed));
+            source.request(needed);
             Map<String, Rows> batch = source.next();
             if (batch == null) {
-                if (!sawData) throw new InvalidInputException("the activation source holds no batch");
-                checkEveryGroupStepped(groups, layers, "in a full pass over the data"); // cycling cannot help
+                if (!sawData[0]) throw new InvalidInputException("the activation source holds no batch");
+                checkEveryGroupStepped(run.groups, run.layers, "in a full pass over the data"); // cycling cannot help
                 source.rewind();
-                source.request(Collections.unmodifiableSet(needed));
+                source.request(needed);
                 batch = source.next();
                 if (batch == null) throw new InvalidInputException("the activation source is empty after rewinding");
             }
             long t1 = System.nanoTime();
-            sourceNanos += t1 - t0;
-            sawData = true;
-            step++;
-            tokens += stepAll(batch, layers, groupOf, groups, step);
-            svdNanos += System.nanoTime() - t1;
-            if (groups.stream().allMatch(g -> g.pca.hasComponents())) {
-                ranks = allocate(groups, layers.size(), budget, maxRanks);
-                Map<String, Integer> now = new LinkedHashMap<>();
-                for (int i = 0; i < layers.size(); i++) now.put(layers.get(i).module(), ranks[i]);
-                progress.ranks(step, Collections.unmodifiableMap(now));
+            run.sourceNanos += t1 - t0;
+            sawData[0] = true;
+            long consumed = stepAll(batch, run.layers, run.groupOf, run.groups, step);
+            run.svdNanos += System.nanoTime() - t1;
+            return consumed;
+        });
+    }
+
+    /**
+     * EVA over rounds of mergeable states ({@link StateSource}, e.g. a cluster's workers): each round's state of a
+     * group is absorbed into the group's running state ({@link IncrementalPca#absorb}: the SVD of
+     * [diag(S) V; diag(S_round) V_round; mean correction] on this engine's SVD backend), then convergence and ranks are
+     * decided as after a step over rows. A round counts as a step ({@link EvaConfig#maxSteps()}, the report's steps).
+     * The time a round takes at the source is reported as activation time, the absorbing SVDs as SVD time.
+     *
+     * <p>The same cancellation contract as {@link #run(ActivationSource, ProgressListener, BooleanSupplier)}.
+     *
+     * @throws IllegalArgumentException on states of the wrong shape or precision, or for modules that are not targets
+     */
+    public EvaResult run(StateSource source, ProgressListener progress, BooleanSupplier cancelled) throws IOException {
+        Objects.requireNonNull(cancelled, "cancelled");
+        Run run = new Run(source.layers(), source.groups());
+        boolean f64 = config.precision() == EvaConfig.Precision.FLOAT64;
+        return run.loop(progress, cancelled, (needed, step) -> {
+            long t0 = System.nanoTime();
+            StateSource.Round round = source.next(needed, step);
+            long t1 = System.nanoTime();
+            run.sourceNanos += t1 - t0;
+            if (round == null) throw new IllegalStateException("the state source returned no round");
+            Map<Group, IncrementalPca.State> input = new LinkedHashMap<>();
+            for (Map.Entry<String, Integer> e : round.maxRows().entrySet()) {
+                Group g = run.group(e.getKey(), step);
+                g.supplied = true;
+                g.maxRows = Math.max(g.maxRows, e.getValue());
             }
+            for (Map.Entry<String, IncrementalPca.State> e : round.states().entrySet()) {
+                Group g = run.group(e.getKey(), step);
+                IncrementalPca.State st = e.getValue();
+                if (st.d() != g.pca.dim() || st.k() != g.pca.components() || st.float64() != f64) {
+                    throw new IllegalArgumentException("layer '" + e.getKey() + "': round " + step + " has a state of d = "
+                            + st.d() + ", k = " + st.k() + (st.float64() ? " (float64)" : " (float32)") + ", expected d = "
+                            + g.pca.dim() + ", k = " + g.pca.components() + (f64 ? " (float64)" : " (float32)"));
+                }
+                g.supplied = true;
+                input.putIfAbsent(g, st);
+            }
+            for (Group g : run.groups) {
+                IncrementalPca.State st = input.get(g);
+                if (g.done || st == null) continue;
+                double[] sims = g.pca.absorb(st, svd, config.svd(), config.seed());
+                g.steps++;
+                if (sims != null) for (int c = 0; c < sims.length; c++) g.converged[c] = sims[c] >= config.tau();
+            }
+            run.svdNanos += System.nanoTime() - t1;
+            if (round.passDone()) checkEveryGroupStepped(run.groups, run.layers, "in a full pass over the data");
+            return round.rows();
+        });
+    }
+
+    /** One step of a run: given the modules still needed and the step number (1, 2, ...), returns rows consumed. */
+    @FunctionalInterface
+    private interface Stepper {
+        long step(Set<String> needed, int step) throws IOException;
+    }
+
+    /** The state of one run: layers, groups and time spent, shared by the row and the state variants. */
+    private final class Run {
+        final List<TargetLayer> layers;
+        final List<Group> groups;
+        final Map<String, Group> groupOf = new HashMap<>();
+        long sourceNanos, svdNanos;
+
+        Run(List<TargetLayer> declaredLayers, List<List<String>> declaredGroups) {
+            layers = List.copyOf(declaredLayers);
+            if (layers.isEmpty()) throw new IllegalArgumentException("no target layers");
+            Map<String, Integer> index = new LinkedHashMap<>();
+            for (int i = 0; i < layers.size(); i++) {
+                TargetLayer l = layers.get(i);
+                if (index.put(l.module(), i) != null) throw new IllegalArgumentException("layer '" + l.module() + "' is declared twice");
+                if (config.r() > l.inFeatures()) {
+                    throw new InvalidInputException("rank r = " + config.r() + " exceeds in_features = " + l.inFeatures()
+                            + " of layer '" + l.module() + "'");
+                }
+            }
+            groups = buildGroups(layers, index, declaredGroups);
+            for (Group g : groups) for (int m : g.members) groupOf.put(layers.get(m).module(), g);
         }
-        checkEveryGroupStepped(groups, layers, "in " + step + " step(s)");
-        EvaResult.Timings timings = new EvaResult.Timings(sourceNanos * 1e-9, svdNanos * 1e-9,
-                (System.nanoTime() - start) * 1e-9, PeakMemory.residentBytes());
-        EvaResult result = result(layers, groups, ranks, step, timings);
-        if (!result.converged() && !config.acceptUnconverged()) throw new EvaNotConvergedException(result);
-        return result;
+
+        Group group(String module, int step) {
+            Group g = groupOf.get(module);
+            if (g == null) throw new IllegalArgumentException("round " + step + " has a state for '" + module
+                    + "', which is not a target layer");
+            return g;
+        }
+
+        EvaResult loop(ProgressListener progress, BooleanSupplier cancelled, Stepper stepper) throws IOException {
+            int budget = config.r() * layers.size();
+            int[] maxRanks = new int[layers.size()];
+            for (Group g : groups) for (int m : g.members) maxRanks[m] = g.pca.components();
+            int[] ranks = maxRanks.clone(); // before the first allocation every layer wants all of its components
+
+            long start = System.nanoTime();
+            int step = 0;
+            long tokens = 0;
+            while (true) {
+                int done = 0;
+                for (Group g : groups) {
+                    g.done = allConverged(g.converged, groupRank(g, ranks));
+                    if (g.done) done += g.members.length;
+                }
+                progress.step(step, config.maxSteps(), done, layers.size(), tokens);
+                if (done == layers.size() || step >= config.maxSteps()) break;
+                if (cancelled.getAsBoolean()) throw new CancellationException("EVA cancelled after " + step + " step(s)");
+                Set<String> needed = new LinkedHashSet<>();
+                for (Group g : groups) if (!g.done) for (int m : g.members) needed.add(layers.get(m).module());
+                step++;
+                tokens += stepper.step(Collections.unmodifiableSet(needed), step);
+                if (groups.stream().allMatch(g -> g.pca.hasComponents())) {
+                    ranks = allocate(groups, layers.size(), budget, maxRanks);
+                    Map<String, Integer> now = new LinkedHashMap<>();
+                    for (int i = 0; i < layers.size(); i++) now.put(layers.get(i).module(), ranks[i]);
+                    progress.ranks(step, Collections.unmodifiableMap(now));
+                }
+            }
+            checkEveryGroupStepped(groups, layers, "in " + step + " step(s)");
+            EvaResult.Timings timings = new EvaResult.Timings(sourceNanos * 1e-9, svdNanos * 1e-9,
+                    (System.nanoTime() - start) * 1e-9, PeakMemory.residentBytes());
+            EvaResult result = result(layers, groups, ranks, step, timings);
+            if (!result.converged() && !config.acceptUnconverged()) throw new EvaNotConvergedException(result);
+            return result;
+        }
     }
 
     private List<Group> buildGroups(List<TargetLayer> layers, Map<String, Integer> index, List<List<String>> declared) {

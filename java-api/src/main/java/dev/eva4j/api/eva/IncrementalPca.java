@@ -270,6 +270,113 @@ public final class IncrementalPca {
         return p;
     }
 
+    /**
+     * A snapshot of a state with components, to move between processes (Java-serialisable, a few times k x d values):
+     * what a partition of a distributed EVA run sends instead of its activation rows (EVA-SPEC "Mergeable state").
+     * Arrays are owned by the record; do not change them.
+     *
+     * @param n          samples seen
+     * @param mean       d float64 means
+     * @param var        d float64 population variances
+     * @param singularValues k values, in the state's precision
+     * @param components k x d row-major unit rows, in the state's precision
+     */
+    public record State(int d, int k, boolean float64, long n, double[] mean, double[] var, double[] singularValues,
+                        double[] components) implements java.io.Serializable {
+        public State {
+            if (d < 1 || k < 1 || k > d) throw new IllegalArgumentException("bad state shape d = " + d + ", k = " + k);
+            if (n < 1) throw new IllegalArgumentException("a state holds at least one sample, got n = " + n);
+            if (mean.length != d || var.length != d || singularValues.length != k || components.length != (long) k * d) {
+                throw new IllegalArgumentException("state arrays do not match d = " + d + ", k = " + k);
+            }
+        }
+
+        /** The payload in bytes (the float64 arrays; serialisation adds a small constant). */
+        public long payloadBytes() {
+            return 8L * (2L * d + k + (long) k * d) + 24;
+        }
+    }
+
+    /** This state's snapshot (copies); requires components. */
+    public State state() {
+        if (components == null) throw new IllegalStateException("no components yet: nothing to snapshot");
+        return new State(d, k, f64, n, mean.clone(), var.clone(), singularValues.clone(), components.clone());
+    }
+
+    /** A state that continues from a snapshot. */
+    public static IncrementalPca fromState(State s) {
+        IncrementalPca p = new IncrementalPca(s.d(), s.k(), s.float64());
+        p.n = s.n();
+        p.mean = s.mean().clone();
+        p.var = s.var().clone();
+        p.singularValues = s.singularValues().clone();
+        p.components = s.components().clone();
+        double total = 0;
+        for (int j = 0; j < p.d; j++) total += p.var[j] * p.n;
+        p.explainedVarianceRatio = new double[p.k];
+        for (int i = 0; i < p.k; i++) {
+            p.explainedVarianceRatio[i] = total > 0 ? p.singularValues[i] * p.singularValues[i] / total : 0;
+        }
+        return p;
+    }
+
+    /**
+     * A fresh state from one batch of rows alone (one step from nothing); the rows must be at least k.
+     * Deterministic for a given seed and backend.
+     */
+    public static State of(MemorySegment x, int rows, int d, int k, boolean float64, dev.eva4j.spi.SvdBackend svd,
+                           dev.eva4j.spi.SvdBackend.Mode mode, long seed) {
+        IncrementalPca p = new IncrementalPca(d, k, float64);
+        try (Arena arena = Arena.ofConfined()) {
+            Step step = p.prepare(x, rows, arena, seed, false);
+            svd.topK(java.util.List.of(step.problem()), mode);
+            p.commit(step);
+        }
+        return p.state();
+    }
+
+    /**
+     * Merges two snapshots (order matters only to rounding) with the SVD on {@code svd}: {@link #prepareMerge}, the
+     * SVD, and the sign convention of {@link #commit}.
+     */
+    public static State merge(State a, State b, dev.eva4j.spi.SvdBackend svd, dev.eva4j.spi.SvdBackend.Mode mode,
+                              long seed) {
+        try (Arena arena = Arena.ofConfined()) {
+            Step step = prepareMerge(fromState(a), fromState(b), arena, seed);
+            svd.topK(java.util.List.of(step.problem()), mode == dev.eva4j.spi.SvdBackend.Mode.WARM
+                    ? dev.eva4j.spi.SvdBackend.Mode.LOWRANK : mode);
+            return fromMerge(a.d(), a.k(), step).state();
+        }
+    }
+
+    /**
+     * Merges {@code other} into this state (the global state of a distributed run taking in one round's merged
+     * state): [diag(S) V; diag(S_o) V_o; c] through {@code svd}. A state without components adopts {@code other}.
+     *
+     * @return per component, the cosine similarity with the previous component (null when there were none)
+     */
+    public double[] absorb(State other, dev.eva4j.spi.SvdBackend svd, dev.eva4j.spi.SvdBackend.Mode mode, long seed) {
+        if (other.d() != d || other.k() != k || other.float64() != f64) {
+            throw new IllegalArgumentException("cannot absorb a state of another shape or precision");
+        }
+        if (components == null) {
+            IncrementalPca o = fromState(other);
+            n = o.n;
+            mean = o.mean;
+            var = o.var;
+            singularValues = o.singularValues;
+            components = o.components;
+            explainedVarianceRatio = o.explainedVarianceRatio;
+            return null;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            Step step = prepareMerge(this, fromState(other), arena, seed);
+            svd.topK(java.util.List.of(step.problem()), mode == dev.eva4j.spi.SvdBackend.Mode.WARM
+                    ? dev.eva4j.spi.SvdBackend.Mode.LOWRANK : mode);
+            return commit(step);
+        }
+    }
+
     private static float[] toFloats(double[] v) {
         float[] f = new float[v.length];
         for (int i = 0; i < v.length; i++) f[i] = (float) v[i];

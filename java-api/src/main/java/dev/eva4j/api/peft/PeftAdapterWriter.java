@@ -29,8 +29,21 @@ public final class PeftAdapterWriter {
     public static final String REPORT = "eva_report.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** What PEFT needs beyond the EVA result. */
-    public record Options(String baseModelNameOrPath, String taskType, double loraDropout) {
+    /**
+     * What PEFT needs beyond the EVA result.
+     *
+     * @param reportExtras more top-level fields of eva_report.json (values Jackson can write: numbers, strings, lists,
+     *                     maps, records), e.g. a distributed run's bytes per round; never overriding a standard field
+     */
+    public record Options(String baseModelNameOrPath, String taskType, double loraDropout, Map<String, Object> reportExtras) {
+        public Options {
+            reportExtras = reportExtras == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(reportExtras));
+        }
+
+        public Options(String baseModelNameOrPath, String taskType, double loraDropout) {
+            this(baseModelNameOrPath, taskType, loraDropout, Map.of());
+        }
+
         public static Options defaults() {
             return new Options(null, null, 0.0);
         }
@@ -54,7 +67,12 @@ public final class PeftAdapterWriter {
         }
         if (tensors.isEmpty()) throw new InvalidInputException("every layer has rank 0: no adapter to write");
         byte[] config = JSON.writeValueAsBytes(config(result, options));
-        byte[] report = JSON.writeValueAsBytes(report(result));
+        ObjectNode reportJson = report(result);
+        for (Map.Entry<String, Object> e : options.reportExtras().entrySet()) {
+            if (reportJson.has(e.getKey())) throw new IllegalArgumentException("report field '" + e.getKey() + "' is eva4j's own");
+            reportJson.set(e.getKey(), JSON.valueToTree(e.getValue()));
+        }
+        byte[] report = JSON.writeValueAsBytes(reportJson);
         AtomicDirectory.write(dir, tmp -> {
             SafetensorsWriter.write(tmp.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
             java.nio.file.Files.write(tmp.resolve(CONFIG), config);

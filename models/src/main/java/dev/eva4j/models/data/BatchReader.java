@@ -14,12 +14,12 @@ import java.util.List;
  * token mask keeps real tokens, and drops label == {@code labelMaskValue} positions when label masking is on.
  */
 public final class BatchReader implements AutoCloseable {
-    private final Path file;
+    private final String name;
+    private final PassReaders passes;
     private final TextEncoder encoder;
     private final int batchSize, maxLength;
     private final boolean useLabelMask;
     private final int labelMaskValue;
-    private final Long shuffleSeed;
     private int pass;
     private RecordReader reader;
 
@@ -34,20 +34,39 @@ public final class BatchReader implements AutoCloseable {
      */
     public BatchReader(Path file, TextEncoder encoder, int batchSize, int maxLength, boolean useLabelMask,
                        int labelMaskValue, Long shuffleSeed) throws IOException {
+        this(String.valueOf(file.getFileName()), pass -> shuffleSeed == null ? new JsonlReader(file)
+                : new ShuffledJsonlReader(file, shuffleSeed + pass), encoder, batchSize, maxLength, useLabelMask,
+                labelMaskValue);
+    }
+
+    /** Opens the records of one pass over the data (0 for the first, then 1, 2, ... after each rewind). */
+    @FunctionalInterface
+    public interface PassReaders {
+        RecordReader open(int pass) throws IOException;
+    }
+
+    /**
+     * Batches over records from anywhere (e.g. the lines of one partition of a distributed data set).
+     *
+     * @param name   where the records come from, for error messages (a file name)
+     * @param passes a fresh reader for each pass
+     */
+    public BatchReader(String name, PassReaders passes, TextEncoder encoder, int batchSize, int maxLength,
+                       boolean useLabelMask, int labelMaskValue) throws IOException {
         if (batchSize < 1) throw new InvalidInputException("--batch-size must be >= 1, got " + batchSize);
         if (maxLength < 1) throw new InvalidInputException("--max-length must be >= 1, got " + maxLength);
-        this.file = file;
+        this.name = name;
+        this.passes = passes;
         this.encoder = encoder;
         this.batchSize = batchSize;
         this.maxLength = maxLength;
         this.useLabelMask = useLabelMask;
         this.labelMaskValue = labelMaskValue;
-        this.shuffleSeed = shuffleSeed;
         this.reader = open();
     }
 
     private RecordReader open() throws IOException {
-        return shuffleSeed == null ? new JsonlReader(file) : new ShuffledJsonlReader(file, shuffleSeed + pass);
+        return passes.open(pass);
     }
 
     /** The next batch, or null at the end of the file. */
@@ -60,7 +79,7 @@ public final class BatchReader implements AutoCloseable {
         List<String> texts = new ArrayList<>();
         for (Example x : examples) if (!x.tokenized()) texts.add(x.text());
         if (!texts.isEmpty() && encoder == null) {
-            throw new InvalidInputException(file.getFileName() + ":" + examples.getFirst().line()
+            throw new InvalidInputException(name + ":" + examples.getFirst().line()
                     + ": a \"text\" record needs a tokenizer (the model folder has no tokenizer.json); use input_ids");
         }
         List<int[]> encoded = texts.isEmpty() ? List.of() : encoder.encode(texts, maxLength);

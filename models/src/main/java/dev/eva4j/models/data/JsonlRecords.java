@@ -14,16 +14,21 @@ import java.nio.file.Path;
  */
 final class JsonlRecords {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final Path file;
+    private final String file;
     private final long lineNumber;
 
-    private JsonlRecords(Path file, long lineNumber) {
+    private JsonlRecords(String file, long lineNumber) {
         this.file = file;
         this.lineNumber = lineNumber;
     }
 
     static Example parse(Path file, long lineNumber, String line) {
-        return new JsonlRecords(file, lineNumber).parse(line);
+        return new JsonlRecords(String.valueOf(file.getFileName()), lineNumber).parse(line);
+    }
+
+    /** @param source the name errors give for where the line came from (a file name) */
+    static Example parse(String source, long lineNumber, String line) {
+        return new JsonlRecords(source, lineNumber).parse(line);
     }
 
     private Example parse(String line) {
@@ -64,6 +69,6 @@ final class JsonlRecords {
     }
 
     private InvalidInputException bad(String problem) {
-        return new InvalidInputException(file.getFileName() + ":" + lineNumber + ": " + problem);
+        return new InvalidInputException(file + ":" + lineNumber + ": " + problem);
     }
 }

@@ -1,0 +1,142 @@
+package dev.eva4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.eva4j.cli.Main;
+import dev.eva4j.models.tiny.TinyModels;
+import dev.eva4j.models.tiny.TinySpec;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code eva4j init --spark local[2]} against single-JVM {@code eva4j init}: a tiny Llama over 512 real mails (the
+ * demo's SpamAssassin sample), the same options; the adapters must agree in rank per equal-input group (within 5% of
+ * the budget) and in subspace (mean cosine of the principal angles >= 0.99 over the layers).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SparkInitTest {
+    static final String MAILS = "/dev/eva4j/cli/demo/spamassassin-512.jsonl";
+    Path tmp, model, data;
+
+    @BeforeAll
+    void setUp(@TempDir Path tmp) throws IOException {
+        this.tmp = tmp;
+        model = tmp.resolve("tiny-llama");
+        TinyModels.write(model, TinySpec.llama());
+        data = tmp.resolve("mails.jsonl");
+        try (InputStream in = Main.class.getResourceAsStream(MAILS)) {
+            assertTrue(in != null, "the demo's mails are on the class path");
+            Files.copy(in, data);
+        }
+    }
+
+    record Run(int code, String out, String err) {}
+
+    static Run cli(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void matchesSingleJvmInitOnATinyLlamaOverRealMails() throws IOException {
+        String[] common = {"init", "--model", model.toString(), "--data", data.toString(), "-r", "4", "--max-length", "64",
+                "--batch-size", "16"};
+        Path single = tmp.resolve("single"), spark = tmp.resolve("spark");
+        Run a = cli(concat(common, "--out", single.toString()));
+        assertEquals(0, a.code(), a.err());
+        Run b = cli(concat(common, "--out", spark.toString(), "--spark", "local[2]", "--partitions", "2"));
+        assertEquals(0, b.code(), b.err());
+        assertTrue(b.out().contains("spark: 2 partition(s)"), b.out());
+
+        JsonNode ra = Adapters.report(single), rb = Adapters.report(spark);
+        int budget = ra.get("rank_budget").asInt();
+        assertEquals(budget, rb.get("rank_budget").asInt());
+        assertTrue(rb.get("converged").asBoolean());
+        Map<String, Integer> groupA = groupRanks(ra), groupB = groupRanks(rb);
+        assertEquals(groupA.keySet(), groupB.keySet());
+        for (String g : groupA.keySet()) {
+            int diff = Math.abs(groupA.get(g) - groupB.get(g));
+            assertTrue(diff <= 0.05 * budget, "group " + g + ": rank " + groupA.get(g) + " single, " + groupB.get(g)
+                    + " on Spark (budget " + budget + ")");
+        }
+        Map<String, float[][]> aa = Adapters.loraA(single), ab = Adapters.loraA(spark);
+        double sum = 0;
+        int n = 0;
+        StringBuilder detail = new StringBuilder();
+        for (String layer : aa.keySet()) {
+            if (!ab.containsKey(layer)) continue;
+            double c = Adapters.subspaceCosine(aa.get(layer), ab.get(layer));
+            detail.append(String.format(java.util.Locale.ROOT, "%s %.4f%n", layer, c));
+            sum += c;
+            n++;
+        }
+        assertTrue(n >= aa.size() - 1, "layers in both adapters: " + n + " of " + aa.size());
+        double mean = sum / n;
+        System.out.printf("spark vs single-JVM init: mean subspace cosine %.4f over %d layers%n%s", mean, n, detail);
+        assertTrue(mean >= 0.99, "mean subspace cosine " + mean + "\n" + detail);
+
+        JsonNode s = rb.get("spark");
+        assertEquals("local[2]", s.get("master").asText());
+        assertEquals(2, s.get("partitions").asInt());
+        assertEquals(rb.get("steps").asInt(), s.get("rounds").asInt());
+        long stateBytes = s.get("state_bytes").asLong(), raw = s.get("raw_activation_bytes").asLong();
+        assertTrue(stateBytes > 0 && stateBytes * 10 < raw, "states " + stateBytes + " B against raw " + raw + " B");
+        assertEquals(s.get("rounds").asInt(), s.get("per_round").size());
+    }
+
+    @Test
+    void badInputOnTheDriverIsAOneLineErrorWithExitCode2() {
+        Run noData = cli("init", "--model", model.toString(), "--data", tmp.resolve("missing.jsonl").toString(),
+                "--out", tmp.resolve("x").toString(), "--spark", "local[2]");
+        assertEquals(2, noData.code(), noData.err());
+        assertTrue(noData.err().contains("missing.jsonl"), noData.err());
+        Run partitionsAlone = cli("init", "--model", model.toString(), "--data", data.toString(), "--out",
+                tmp.resolve("y").toString(), "--partitions", "3");
+        assertEquals(2, partitionsAlone.code());
+        assertTrue(partitionsAlone.err().contains("--partitions needs --spark"), partitionsAlone.err());
+        Run badMaster = cli("init", "--model", model.toString(), "--data", data.toString(), "--out",
+                tmp.resolve("z").toString(), "--spark", "nosuchmaster://x");
+        assertEquals(2, badMaster.code(), badMaster.err());
+        assertTrue(badMaster.err().contains("cannot start Spark on master 'nosuchmaster://x'"), badMaster.err());
+        assertFalse(Files.exists(tmp.resolve("x")) || Files.exists(tmp.resolve("y")) || Files.exists(tmp.resolve("z")));
+    }
+
+    @Test
+    void aMissingModelOnTheExecutorsIsAOneLineErrorNotAHang() {
+        Run r = cli("init", "--model", tmp.resolve("no-model").toString(), "--data", data.toString(), "--out",
+                tmp.resolve("w").toString(), "--spark", "local[2]");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("no such file on executor") && r.err().contains("no-model"), r.err());
+        assertFalse(Files.exists(tmp.resolve("w")));
+    }
+
+    static Map<String, Integer> groupRanks(JsonNode report) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = report.get("layers").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            out.merge(e.getValue().get("group").asText(), e.getValue().get("rank").asInt(), Integer::sum);
+        }
+        return out;
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
