@@ -31,14 +31,15 @@ public interface DistributedInit {
      * What init was asked for.
      *
      * @param master       the Spark master URL ({@code local[N]}, {@code spark://...}, {@code yarn}, ...)
-     * @param partitions   how many partitions (workers' minibatches per round); 0: the cluster's default parallelism
+     * @param partitions   how many partitions share each step's batch; 0: the cluster's default parallelism
+     * @param stateComponents components per group each partition's state keeps (0: the engine's default)
      * @param backend      the compute backend the executors use (null: the best available there)
      * @param svdBackend   the SVD backend the executors use (null: the best available there)
      * @param svd          the driver's SVD backend (it absorbs each round's merged state)
      * @param allocator    the driver's rank allocator
      */
     record Request(String master, Path model, Path tokenizer, Path data, String targets, int batchSize, int maxLength,
-                   Long shuffleSeed, int partitions, EvaConfig config, String backend, String svdBackend, SvdBackend svd,
+                   Long shuffleSeed, int partitions, int stateComponents, EvaConfig config, String backend, String svdBackend, SvdBackend svd,
                    RankAllocator allocator, ProgressListener progress) {}
 
     /**

@@ -131,9 +131,14 @@ final class InitCommand implements Callable<Integer> {
             + "or a cluster's master URL; every executor reads --model and --data itself (see docs/spark.md)")
     String spark;
 
-    @Option(names = "--partitions", defaultValue = "0", description = "with --spark: partitions of the data, each one "
-            + "minibatch of --batch-size records per round (default: the cluster's default parallelism)")
+    @Option(names = "--partitions", defaultValue = "0", description = "with --spark: how many partitions share each "
+            + "step's batch of --batch-size records, at most --batch-size (default: the cluster's default parallelism)")
     int partitions;
+
+    @Option(names = "--state-components", defaultValue = "0", paramLabel = "N", description = "with --spark: components "
+            + "per layer group in the state a partition sends (default 4 x r x rho, capped at the layer width; with "
+            + "min(width, rows of a partition's share) or more, the result is the single-JVM one)")
+    int stateComponents;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -145,8 +150,11 @@ final class InitCommand implements Callable<Integer> {
         }
         if (model != null && data == null) throw new UserException("--model needs --data FILE (JSONL)");
         if (spark != null && model == null) throw new UserException("--spark needs --model PATH and --data FILE");
-        if (spark == null && partitions != 0) throw new UserException("--partitions needs --spark MASTER");
+        if (spark == null && (partitions != 0 || stateComponents != 0)) {
+            throw new UserException((partitions != 0 ? "--partitions" : "--state-components") + " needs --spark MASTER");
+        }
         if (partitions < 0) throw new UserException("--partitions must be >= 1, got " + partitions);
+        if (stateComponents < 0) throw new UserException("--state-components must be >= 1, got " + stateComponents);
         EvaConfig config = EvaConfig.builder().r(rank).alpha(alpha).rho(rho).tau(tau).whiten(whiten)
                 .adjustScalingFactors(!noAdjustScaling).useLabelMask(!noLabelMask).labelMaskValue(labelMaskValue)
                 .maxSteps(maxSteps).acceptUnconverged(acceptUnconverged).seed(seed).svd(mode(svdMode))
@@ -172,7 +180,7 @@ final class InitCommand implements Callable<Integer> {
                         model.getFileName(), data.getFileName(), engine.name(), spark, rank, rho, tau, svdMode, allocator.name());
                 err.flush();
                 DistributedInit.Outcome outcome = engine.run(new DistributedInit.Request(spark, model, tokenizer, data,
-                        targets, batchSize, maxLength, shuffle ? seed : null, partitions, config, backendName,
+                        targets, batchSize, maxLength, shuffle ? seed : null, partitions, stateComponents, config, backendName,
                         svdBackendName, svd, allocator, bar::update), err);
                 result = outcome.result();
                 extras = outcome.report();

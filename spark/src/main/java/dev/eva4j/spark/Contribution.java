@@ -3,7 +3,6 @@ package dev.eva4j.spark;
 import dev.eva4j.api.eva.IncrementalPca;
 import dev.eva4j.spi.SvdBackend;
 import java.io.Serializable;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -19,15 +18,21 @@ import java.util.TreeMap;
  * @param stateBytes bytes of the states the partitions sent (Java serialisation of each partition's contribution)
  * @param rawBytes   bytes the same rows would take as float32 activations of the requested groups: what gathering
  *                   the raw activations in one place would move
- * @param passDone   whether every partition merged in has been through all of its records
  */
 record Contribution(int first, int partitions, Map<String, IncrementalPca.State> states, Map<String, Integer> maxRows,
-                    long rows, long stateBytes, long rawBytes, boolean passDone) implements Serializable {
+                    long rows, long stateBytes, long rawBytes) implements Serializable {
 
-    static final Contribution EMPTY = new Contribution(Integer.MAX_VALUE, 0, Map.of(), Map.of(), 0, 0, 0, true);
+    static final Contribution EMPTY = new Contribution(Integer.MAX_VALUE, 0, Map.of(), Map.of(), 0, 0, 0);
 
-    /** Merges two contributions (either may be {@link #EMPTY}) with the SVD backend of this JVM. */
-    static Contribution merge(Contribution a, Contribution b, SvdBackend svd, SvdBackend.Mode mode, long seed) {
+    Contribution withStateBytes(long bytes) {
+        return new Contribution(first, partitions, states, maxRows, rows, bytes, rawBytes);
+    }
+
+    /**
+     * Merges two contributions (either may be {@link #EMPTY}) with the SVD backend of this JVM, each group's states
+     * keeping {@link SparkEvaSpec#stateComponents} components.
+     */
+    static Contribution merge(Contribution a, Contribution b, SparkEvaSpec spec, SvdBackend svd) {
         if (a.partitions == 0) return b;
         if (b.partitions == 0) return a;
         if (b.first < a.first) {
@@ -37,12 +42,13 @@ record Contribution(int first, int partitions, Map<String, IncrementalPca.State>
         }
         Map<String, IncrementalPca.State> states = new TreeMap<>(a.states);
         for (Map.Entry<String, IncrementalPca.State> e : b.states.entrySet()) {
-            states.merge(e.getKey(), e.getValue(), (x, y) -> IncrementalPca.merge(x, y, svd, mode, seed));
+            states.merge(e.getKey(), e.getValue(), (x, y) -> IncrementalPca.merge(x, y,
+                    spec.stateComponents(Math.min(spec.components(), x.d()), x.d()), svd, spec.svdMode(), spec.seed()));
         }
         Map<String, Integer> maxRows = new TreeMap<>(a.maxRows);
         b.maxRows.forEach((k, v) -> maxRows.merge(k, v, Math::max));
         return new Contribution(a.first, a.partitions + b.partitions, states, maxRows, a.rows + b.rows,
-                a.stateBytes + b.stateBytes, a.rawBytes + b.rawBytes, a.passDone && b.passDone);
+                a.stateBytes + b.stateBytes, a.rawBytes + b.rawBytes);
     }
 
     /** Bytes of this contribution in Java serialisation, as Spark's default serializer sends it. */
@@ -56,7 +62,4 @@ record Contribution(int first, int partitions, Map<String, IncrementalPca.State>
         return bytes.size();
     }
 
-    static Map<String, IncrementalPca.State> ordered(Map<String, IncrementalPca.State> m) {
-        return new LinkedHashMap<>(new TreeMap<>(m));
-    }
 }

@@ -17,7 +17,6 @@ import java.util.Objects;
 import java.util.function.BooleanSupplier;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.storage.StorageLevel;
 
 /**
  * Distributed EVA on Apache Spark. Each round, every partition of the data runs the model (loaded once per executor
@@ -27,9 +26,11 @@ import org.apache.spark.storage.StorageLevel;
  * running state, checks convergence and redistributes ranks, and decides whether another round runs. The result is
  * the {@link EvaResult} a single-JVM run gives, plus what each round moved.
  *
- * <p>A round reads {@code partitions x batchSize} records, where a single-JVM step reads {@code batchSize}: rounds
- * converge in fewer steps, on an estimate that differs from a single-JVM run's by the order in which rows are merged
- * (each minibatch enters as its own top-k state, not row by row).
+ * <p>A round is a single-JVM step spread over the cluster: it reads the {@code batchSize} records a single-JVM step
+ * reads (in file order, or the seeded order of {@code --shuffle}), split across the partitions. With states that keep
+ * min(d, rows) components the run gives the single-JVM result (up to rounding and the randomised SVD's sketch); the
+ * default states keep {@link SparkEvaSpec#DEFAULT_STATE_FACTOR} x k components, which is that when a partition's
+ * share has fewer rows or the layer is narrow, and a close approximation otherwise.
  *
  * <p>Thread-safety: one run per call, on the calling thread (the driver); Spark runs the partitions.
  */
@@ -72,33 +73,32 @@ public final class SparkEva {
         }
     }
 
-    /**
-     * Reads a JSONL file as an RDD of numbered lines (the numbers are the file's, for errors), in at least
-     * {@code partitions} partitions (0: Spark's default).
-     */
-    public static JavaRDD<JsonlLines.Line> lines(JavaSparkContext sc, String path, int partitions) {
-        JavaRDD<String> text = partitions > 0 ? sc.textFile(path, partitions) : sc.textFile(path);
-        return text.zipWithIndex().map(t -> new JsonlLines.Line(t._2() + 1, t._1()));
+    /** Reads a JSONL file as an RDD of numbered lines (the numbers are the file's, for errors). */
+    public static JavaRDD<JsonlLines.Line> lines(JavaSparkContext sc, String path) {
+        return sc.textFile(path).zipWithIndex().map(t -> new JsonlLines.Line(t._2() + 1, t._1()));
     }
 
     /**
-     * Runs EVA over {@code data} (cached here for the run and unpersisted after).
+     * Runs EVA over {@code data} (any partitioning: the records are numbered and laid out again, so that each round
+     * reads the batch a single-JVM step reads, split across {@code partitions} partitions).
      *
-     * @param svd       the driver's SVD backend (it absorbs each round's merged state)
-     * @param allocator the driver's rank allocator
-     * @param cancelled read before each round
-     * @param hook      run in every task before its part of a round ({@link TaskHook#NONE} normally)
+     * @param partitions how many partitions share each round's batch, in [1, batchSize]; 0: Spark's default
+     *                   parallelism (capped at the batch size)
+     * @param svd        the driver's SVD backend (it absorbs each round's merged state)
+     * @param allocator  the driver's rank allocator
+     * @param cancelled  read before each round
+     * @param hook       run in every task before its part of a round ({@link TaskHook#NONE} normally)
      */
-    public static Outcome run(JavaSparkContext sc, JavaRDD<JsonlLines.Line> data, SparkEvaSpec spec, EvaConfig config,
-                              SvdBackend svd, RankAllocator allocator, ProgressListener progress,
+    public static Outcome run(JavaSparkContext sc, JavaRDD<JsonlLines.Line> data, int partitions, SparkEvaSpec spec,
+                              EvaConfig config, SvdBackend svd, RankAllocator allocator, ProgressListener progress,
                               BooleanSupplier cancelled, TaskHook hook) throws IOException {
         Objects.requireNonNull(sc, "sc");
         if (spec.components() != config.components() || spec.float64() != (config.precision() == EvaConfig.Precision.FLOAT64)
                 || spec.seed() != config.seed() || spec.svdMode() != config.svd()) {
             throw new IllegalArgumentException("the spec's PCA settings differ from the engine's config");
         }
-        JavaRDD<JsonlLines.Line> cached = data.persist(StorageLevel.MEMORY_AND_DISK());
-        try (SparkStateSource source = new SparkStateSource(sc, spec, cached, hook == null ? TaskHook.NONE : hook)) {
+        int parts = partitions > 0 ? partitions : Math.min(sc.defaultParallelism(), spec.batchSize());
+        try (SparkStateSource source = new SparkStateSource(sc, spec, data, parts, hook == null ? TaskHook.NONE : hook)) {
             EvaResult result;
             try {
                 result = new EvaEngine(config, svd, allocator).run(source, progress, cancelled);
@@ -109,8 +109,6 @@ public final class SparkEva {
             List<Outcome.Round> rounds = source.stats().stream().map(s -> new Outcome.Round(s.round(), s.rows(),
                     s.stateBytes(), s.rawActivationBytes(), s.seconds())).toList();
             return new Outcome(result, source.partitions(), rounds);
-        } finally {
-            cached.unpersist(false);
         }
     }
 }

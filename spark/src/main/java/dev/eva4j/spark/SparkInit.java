@@ -35,7 +35,7 @@ public final class SparkInit implements DistributedInit {
         SparkEvaSpec spec = SparkEvaSpec.of(r.model().toAbsolutePath().normalize().toString(),
                 r.tokenizer() == null ? null : r.tokenizer().toAbsolutePath().normalize().toString(), r.targets(),
                 r.batchSize(), r.maxLength(), r.shuffleSeed(), r.backend(), r.svdBackend(), r.config(),
-                String.valueOf(r.data().getFileName()));
+                String.valueOf(r.data().getFileName())).withStateComponents(r.stateComponents());
         JavaSparkContext sc;
         try {
             sc = new JavaSparkContext(conf);
@@ -44,8 +44,8 @@ public final class SparkInit implements DistributedInit {
         }
         try {
             JavaRDD<JsonlLines.Line> lines = SparkEva.lines(sc, dataUri.contains("://") ? dataUri
-                    : r.data().toAbsolutePath().normalize().toUri().toString(), r.partitions());
-            SparkEva.Outcome o = SparkEva.run(sc, lines, spec, r.config(), r.svd(), r.allocator(), r.progress(),
+                    : r.data().toAbsolutePath().normalize().toUri().toString());
+            SparkEva.Outcome o = SparkEva.run(sc, lines, r.partitions(), spec, r.config(), r.svd(), r.allocator(), r.progress(),
                     () -> false, TaskHook.NONE);
             String summary = String.format(Locale.ROOT, "spark: %d partition(s), %d round(s); states moved %s against %s "
                             + "of raw activations (%.0fx less)", o.partitions(), o.rounds().size(), bytes(o.stateBytes()),

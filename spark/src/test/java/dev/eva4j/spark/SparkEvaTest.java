@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link SparkEva} in local[2] with two attempts per task: retries, and bad input met by a clear error. */
+/** {@link SparkEva} in local[2] with two attempts per task: retries, any input partitioning, bad input met by a clear error. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SparkEvaTest {
     /** Tasks failed by {@link FailOnce} (local mode runs tasks in this JVM, so a static counter sees them). */
@@ -77,7 +77,7 @@ class SparkEvaTest {
     }
 
     SparkEva.Outcome run(JavaRDD<JsonlLines.Line> data, SparkEvaSpec spec, TaskHook hook) throws IOException {
-        return SparkEva.run(sc, data, spec, config, svd, allocator, ProgressListener.NONE, () -> false, hook);
+        return SparkEva.run(sc, data, 2, spec, config, svd, allocator, ProgressListener.NONE, () -> false, hook);
     }
 
     /** Fails partition 1's first attempt in round 2. */
@@ -113,11 +113,23 @@ class SparkEvaTest {
     }
 
     @Test
-    void anEmptyPartitionIsAClearErrorNotAHang() {
-        JavaRDD<JsonlLines.Line> data = sc.parallelize(mails.subList(0, 3), 4); // 3 records over 4 partitions
-        InvalidInputException e = assertTimeoutPreemptively(Duration.ofSeconds(120), () -> assertThrows(
-                InvalidInputException.class, () -> run(data, spec(model.toString()), TaskHook.NONE)));
-        assertTrue(e.getMessage().matches("partition \\d of 4 holds no records of mails.jsonl.*"), e.getMessage());
+    void emptyInputPartitionsChangeNothingAndTooManyPartitionsAreAClearError() throws IOException {
+        List<JsonlLines.Line> some = mails.subList(0, 96);
+        SparkEva.Outcome dense = run(sc.parallelize(some, 2), spec(model.toString()), TaskHook.NONE);
+        // 96 records over 200 input partitions: most hold nothing; the run lays the records out again
+        SparkEva.Outcome sparse = assertTimeoutPreemptively(Duration.ofSeconds(300),
+                () -> run(sc.parallelize(some, 200), spec(model.toString()), TaskHook.NONE));
+        assertEquals(dense.result().steps(), sparse.result().steps());
+        for (int i = 0; i < dense.result().layers().size(); i++) {
+            assertEquals(dense.result().layers().get(i).rank(), sparse.result().layers().get(i).rank());
+        }
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> SparkEva.run(sc, sc.parallelize(some, 2),
+                17, spec(model.toString()), config, svd, allocator, ProgressListener.NONE, () -> false, TaskHook.NONE));
+        assertEquals("--partitions 17 exceeds --batch-size 16: every round's batch is split across the partitions, one "
+                + "record at least each", e.getMessage());
+        InvalidInputException empty = assertThrows(InvalidInputException.class, () -> run(sc.parallelize(
+                List.of(new JsonlLines.Line(1, " "), new JsonlLines.Line(2, "")), 2), spec(model.toString()), TaskHook.NONE));
+        assertEquals("mails.jsonl holds no records", empty.getMessage());
     }
 
     @Test
@@ -133,10 +145,10 @@ class SparkEvaTest {
     @Test
     void aBadRecordOnAnExecutorNamesItsLine() {
         List<JsonlLines.Line> lines = new ArrayList<>(mails.subList(0, 40));
-        lines.set(30, new JsonlLines.Line(31, "{\"text\": unquoted}"));
+        lines.set(20, new JsonlLines.Line(21, "{\"text\": unquoted}"));
         JavaRDD<JsonlLines.Line> data = sc.parallelize(lines, 2);
         InvalidInputException e = assertThrows(InvalidInputException.class,
                 () -> run(data, spec(model.toString()), TaskHook.NONE));
-        assertTrue(e.getMessage().startsWith("mails.jsonl:31: not valid JSON"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("mails.jsonl:21: not valid JSON"), e.getMessage());
     }
 }

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code eva4j init --spark local[2]} against single-JVM {@code eva4j init}: a tiny Llama over 512 real mails (the
  * demo's SpamAssassin sample), the same options; the adapters must agree in rank per equal-input group (within 5% of
- * the budget) and in subspace (mean cosine of the principal angles >= 0.99 over the layers).
+ * the budget) and in subspace (mean cosine of the principal angles >= 0.99 over the layers). With states that lose
+ * nothing (the default here: 4 k >= the width 32) a round is the single-JVM step, so the agreement is much closer
+ * than that; with states of k components only, it is still within the bounds.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SparkInitTest {
@@ -62,7 +64,32 @@ class SparkInitTest {
         Run b = cli(concat(common, "--out", spark.toString(), "--spark", "local[2]", "--partitions", "2"));
         assertEquals(0, b.code(), b.err());
         assertTrue(b.out().contains("spark: 2 partition(s)"), b.out());
+        double lossless = compare(single, spark, 0.999);
+        assertTrue(lossless >= 0.999, "lossless states: mean subspace cosine " + lossless);
+        JsonNode rs = Adapters.report(spark), r1 = Adapters.report(single);
+        assertEquals(r1.get("steps").asInt(), rs.get("steps").asInt(), "a round is a single-JVM step");
 
+        Path truncated = tmp.resolve("spark-k");
+        Run c = cli(concat(common, "--out", truncated.toString(), "--spark", "local[2]", "--partitions", "2",
+                "--state-components", "8"));
+        assertEquals(0, c.code(), c.err());
+        compare(single, truncated, 0.99);
+    }
+
+    @Test
+    void withShuffleARoundReadsTheBatchASingleJvmStepReads() throws IOException {
+        String[] common = {"init", "--model", model.toString(), "--data", data.toString(), "-r", "4", "--max-length", "48",
+                "--batch-size", "12", "--shuffle", "--seed", "7"};
+        Path single = tmp.resolve("single-shuffled"), spark = tmp.resolve("spark-shuffled");
+        assertEquals(0, cli(concat(common, "--out", single.toString())).code());
+        Run b = cli(concat(common, "--out", spark.toString(), "--spark", "local[2]", "--partitions", "3"));
+        assertEquals(0, b.code(), b.err());
+        assertTrue(compare(single, spark, 0.999) >= 0.999);
+        assertEquals(Adapters.report(single).get("steps").asInt(), Adapters.report(spark).get("steps").asInt());
+    }
+
+    /** Asserts the two adapters agree as the issue asks, returns the mean subspace cosine. */
+    static double compare(Path single, Path spark, double minCosine) throws IOException {
         JsonNode ra = Adapters.report(single), rb = Adapters.report(spark);
         int budget = ra.get("rank_budget").asInt();
         assertEquals(budget, rb.get("rank_budget").asInt());
@@ -88,15 +115,17 @@ class SparkInitTest {
         assertTrue(n >= aa.size() - 1, "layers in both adapters: " + n + " of " + aa.size());
         double mean = sum / n;
         System.out.printf("spark vs single-JVM init: mean subspace cosine %.4f over %d layers%n%s", mean, n, detail);
-        assertTrue(mean >= 0.99, "mean subspace cosine " + mean + "\n" + detail);
+        assertTrue(mean >= minCosine, "mean subspace cosine " + mean + "\n" + detail);
 
         JsonNode s = rb.get("spark");
         assertEquals("local[2]", s.get("master").asText());
-        assertEquals(2, s.get("partitions").asInt());
+        assertTrue(s.get("partitions").asInt() >= 2);
         assertEquals(rb.get("steps").asInt(), s.get("rounds").asInt());
         long stateBytes = s.get("state_bytes").asLong(), raw = s.get("raw_activation_bytes").asLong();
-        assertTrue(stateBytes > 0 && stateBytes * 10 < raw, "states " + stateBytes + " B against raw " + raw + " B");
+        // a layer of width 32 over ~480 rows a partition: even lossless states (32 x 32) are several times smaller
+        assertTrue(stateBytes > 0 && stateBytes * 4 < raw, "states " + stateBytes + " B against raw " + raw + " B");
         assertEquals(s.get("rounds").asInt(), s.get("per_round").size());
+        return mean;
     }
 
     @Test
@@ -105,6 +134,10 @@ class SparkInitTest {
                 "--out", tmp.resolve("x").toString(), "--spark", "local[2]");
         assertEquals(2, noData.code(), noData.err());
         assertTrue(noData.err().contains("missing.jsonl"), noData.err());
+        Run tooMany = cli("init", "--model", model.toString(), "--data", data.toString(), "--out",
+                tmp.resolve("v").toString(), "--spark", "local[2]", "--partitions", "17");
+        assertEquals(2, tooMany.code(), tooMany.err());
+        assertTrue(tooMany.err().contains("--partitions 17 exceeds --batch-size 16"), tooMany.err());
         Run partitionsAlone = cli("init", "--model", model.toString(), "--data", data.toString(), "--out",
                 tmp.resolve("y").toString(), "--partitions", "3");
         assertEquals(2, partitionsAlone.code());
@@ -113,7 +146,8 @@ class SparkInitTest {
                 tmp.resolve("z").toString(), "--spark", "nosuchmaster://x");
         assertEquals(2, badMaster.code(), badMaster.err());
         assertTrue(badMaster.err().contains("cannot start Spark on master 'nosuchmaster://x'"), badMaster.err());
-        assertFalse(Files.exists(tmp.resolve("x")) || Files.exists(tmp.resolve("y")) || Files.exists(tmp.resolve("z")));
+        assertFalse(Files.exists(tmp.resolve("x")) || Files.exists(tmp.resolve("y")) || Files.exists(tmp.resolve("z"))
+                || Files.exists(tmp.resolve("v")));
     }
 
     @Test

@@ -143,7 +143,10 @@ public final class EvaEngine {
      * EVA over rounds of mergeable states ({@link StateSource}, e.g. a cluster's workers): each round's state of a
      * group is absorbed into the group's running state ({@link IncrementalPca#absorb}: the SVD of
      * [diag(S) V; diag(S_round) V_round; mean correction] on this engine's SVD backend), then convergence and ranks are
-     * decided as after a step over rows. A round counts as a step ({@link EvaConfig#maxSteps()}, the report's steps).
+     * decided as after a step over rows. When a round's state is full-rank (min(d, rows) components) for the rows of
+     * one batch, the result is what {@link #run(ActivationSource, ProgressListener, BooleanSupplier)} gives over the
+     * same batches (exactly with {@link SvdBackend.Mode#EXACT}); a round state of fewer rows than k is skipped, as a
+     * step over rows skips such a batch. A round counts as a step ({@link EvaConfig#maxSteps()}, the report's steps).
      * The time a round takes at the source is reported as activation time, the absorbing SVDs as SVD time.
      *
      * <p>The same cancellation contract as {@link #run(ActivationSource, ProgressListener, BooleanSupplier)}.
@@ -169,17 +172,19 @@ public final class EvaEngine {
             for (Map.Entry<String, IncrementalPca.State> e : round.states().entrySet()) {
                 Group g = run.group(e.getKey(), step);
                 IncrementalPca.State st = e.getValue();
-                if (st.d() != g.pca.dim() || st.k() != g.pca.components() || st.float64() != f64) {
+                if (st.d() != g.pca.dim() || st.float64() != f64 || (!g.pca.hasComponents() && st.k() < g.pca.components()
+                        && st.n() >= g.pca.components())) {
                     throw new IllegalArgumentException("layer '" + e.getKey() + "': round " + step + " has a state of d = "
                             + st.d() + ", k = " + st.k() + (st.float64() ? " (float64)" : " (float32)") + ", expected d = "
-                            + g.pca.dim() + ", k = " + g.pca.components() + (f64 ? " (float64)" : " (float32)"));
+                            + g.pca.dim() + ", k >= " + g.pca.components() + (f64 ? " (float64)" : " (float32)"));
                 }
                 g.supplied = true;
                 input.putIfAbsent(g, st);
             }
             for (Group g : run.groups) {
                 IncrementalPca.State st = input.get(g);
-                if (g.done || st == null) continue;
+                // fewer rows than k: skipped, as a step over rows skips a batch with fewer than k real tokens
+                if (g.done || st == null || st.n() < g.pca.components()) continue;
                 double[] sims = g.pca.absorb(st, svd, config.svd(), config.seed());
                 g.steps++;
                 if (sims != null) for (int c = 0; c < sims.length; c++) g.converged[c] = sims[c] >= config.tau();

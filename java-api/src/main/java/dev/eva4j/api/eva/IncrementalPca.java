@@ -237,9 +237,23 @@ public final class IncrementalPca {
      * mean-correction row c = sqrt(n_a n_b / n) (mean_a - mean_b). The problem is returned for the caller's backend.
      */
     public static Step prepareMerge(IncrementalPca a, IncrementalPca b, Arena arena, long seed) {
-        if (a.d != b.d || a.k != b.k || a.f64 != b.f64) throw new IllegalArgumentException("cannot merge states of different shapes or precisions");
+        if (a.k != b.k) throw new IllegalArgumentException("cannot merge states of different shapes or precisions");
+        return prepareMerge(a, b, a.k, arena, seed);
+    }
+
+    /**
+     * As {@link #prepareMerge(IncrementalPca, IncrementalPca, Arena, long)} for states that may track different
+     * numbers of components: M stacks a's k_a and b's k_b weighted components and the mean correction
+     * ((k_a + k_b + 1) x d), and the SVD keeps {@code kOut} of them.
+     *
+     * @param kOut in [1, min(d, k_a + k_b + 1)]
+     */
+    public static Step prepareMerge(IncrementalPca a, IncrementalPca b, int kOut, Arena arena, long seed) {
+        if (a.d != b.d || a.f64 != b.f64) throw new IllegalArgumentException("cannot merge states of different shapes or precisions");
         if (!a.hasComponents() || !b.hasComponents()) throw new IllegalArgumentException("both states must have components");
-        int d = a.d, k = a.k;
+        int d = a.d;
+        int rows = a.k + b.k + 1;
+        if (kOut < 1 || kOut > Math.min(d, rows)) throw new IllegalArgumentException("kOut must be in [1, " + Math.min(d, rows) + "], got " + kOut);
         long nTot = a.n + b.n;
         double[] mean = new double[d], var = new double[d];
         for (int j = 0; j < d; j++) {
@@ -247,24 +261,24 @@ public final class IncrementalPca {
             mean[j] = (a.n * a.mean[j] + b.n * b.mean[j]) / nTot;
             var[j] = (a.n * a.var[j] + b.n * b.var[j] + (double) a.n * b.n / nTot * delta * delta) / nTot;
         }
-        int rows = 2 * k + 1;
         ValueLayout el = a.f64 ? D : F;
         MemorySegment m = arena.allocate(el, (long) rows * d);
-        for (int i = 0; i < k; i++) {
-            for (int j = 0; j < d; j++) {
-                a.put(m, (long) i * d + j, a.singularValues[i] * a.components[i * d + j]);
-                a.put(m, (long) (k + i) * d + j, b.singularValues[i] * b.components[i * d + j]);
-            }
+        for (int i = 0; i < a.k; i++) {
+            for (int j = 0; j < d; j++) a.put(m, (long) i * d + j, a.singularValues[i] * a.components[i * d + j]);
+        }
+        for (int i = 0; i < b.k; i++) {
+            for (int j = 0; j < d; j++) a.put(m, (long) (a.k + i) * d + j, b.singularValues[i] * b.components[i * d + j]);
         }
         double factor = Math.sqrt((double) a.n * b.n / nTot);
-        for (int j = 0; j < d; j++) a.put(m, (long) 2 * k * d + j, factor * (a.mean[j] - b.mean[j]));
-        MemorySegment s = arena.allocate(el, k), vt = arena.allocate(el, (long) k * d);
-        return new Step(new TopKProblem(rows, d, k, m, s, vt, MemorySegment.NULL, seed, a.f64 ? DType.F64 : DType.F32),
+        for (int j = 0; j < d; j++) a.put(m, (long) (rows - 1) * d + j, factor * (a.mean[j] - b.mean[j]));
+        MemorySegment s = arena.allocate(el, kOut), vt = arena.allocate(el, (long) kOut * d);
+        return new Step(new TopKProblem(rows, d, kOut, m, s, vt, MemorySegment.NULL, seed, a.f64 ? DType.F64 : DType.F32),
                 nTot, mean, var);
     }
 
     /** A fresh state holding a merged step's result. */
     public static IncrementalPca fromMerge(int d, int k, Step merged) {
+        if (merged.problem().k() != k) throw new IllegalArgumentException("the merged step keeps " + merged.problem().k() + " components, not " + k);
         IncrementalPca p = new IncrementalPca(d, k, merged.problem().dtype() == DType.F64);
         p.commit(merged);
         return p;
@@ -291,9 +305,34 @@ public final class IncrementalPca {
             }
         }
 
-        /** The payload in bytes (the float64 arrays; serialisation adds a small constant). */
+        /**
+         * The payload in bytes as serialised: mean and variance in float64, singular values and components in the
+         * state's precision (a float32 state's are float32 values; they travel as such); plus a small constant.
+         */
         public long payloadBytes() {
-            return 8L * (2L * d + k + (long) k * d) + 24;
+            return 8L * 2 * d + (float64 ? 8L : 4L) * (k + (long) k * d) + 24;
+        }
+
+        /** Serialises a float32 state's singular values and components as float32 (they are float32 values). */
+        @java.io.Serial
+        private Object writeReplace() {
+            return float64 ? new Wire(d, k, true, n, mean, var, null, null, singularValues, components)
+                    : new Wire(d, k, false, n, mean, var, toFloats(singularValues), toFloats(components), null, null);
+        }
+    }
+
+    /** The serialised form of a {@link State}. */
+    private record Wire(int d, int k, boolean float64, long n, double[] mean, double[] var, float[] s32, float[] v32,
+                        double[] s64, double[] v64) implements java.io.Serializable {
+        @java.io.Serial
+        private Object readResolve() {
+            return new State(d, k, float64, n, mean, var, float64 ? s64 : toDoubles(s32), float64 ? v64 : toDoubles(v32));
+        }
+
+        private static double[] toDoubles(float[] f) {
+            double[] v = new double[f.length];
+            for (int i = 0; i < f.length; i++) v[i] = f[i];
+            return v;
         }
     }
 
@@ -321,12 +360,17 @@ public final class IncrementalPca {
     }
 
     /**
-     * A fresh state from one batch of rows alone (one step from nothing); the rows must be at least k.
+     * The state of one batch of rows alone (one step from nothing), tracking min(kMax, d, rows) components: with
+     * kMax >= min(d, rows) it keeps everything the rows say about their covariance, so merging it loses nothing.
      * Deterministic for a given seed and backend.
+     *
+     * @param rows at least 1
      */
-    public static State of(MemorySegment x, int rows, int d, int k, boolean float64, dev.eva4j.spi.SvdBackend svd,
+    public static State of(MemorySegment x, int rows, int d, int kMax, boolean float64, dev.eva4j.spi.SvdBackend svd,
                            dev.eva4j.spi.SvdBackend.Mode mode, long seed) {
-        IncrementalPca p = new IncrementalPca(d, k, float64);
+        if (rows < 1) throw new IllegalArgumentException("a state needs at least one row");
+        if (kMax < 1) throw new IllegalArgumentException("kMax must be >= 1, got " + kMax);
+        IncrementalPca p = new IncrementalPca(d, Math.min(kMax, Math.min(d, rows)), float64);
         try (Arena arena = Arena.ofConfined()) {
             Step step = p.prepare(x, rows, arena, seed, false);
             svd.topK(java.util.List.of(step.problem()), mode);
@@ -336,43 +380,50 @@ public final class IncrementalPca {
     }
 
     /**
-     * Merges two snapshots (order matters only to rounding) with the SVD on {@code svd}: {@link #prepareMerge}, the
-     * SVD, and the sign convention of {@link #commit}.
+     * Merges two snapshots (order matters only to rounding) with the SVD on {@code svd}, keeping min(kMax, d,
+     * k_a + k_b) components: {@link #prepareMerge(IncrementalPca, IncrementalPca, int, Arena, long)}, the SVD, and
+     * the sign convention of {@link #commit}.
      */
-    public static State merge(State a, State b, dev.eva4j.spi.SvdBackend svd, dev.eva4j.spi.SvdBackend.Mode mode,
-                              long seed) {
+    public static State merge(State a, State b, int kMax, dev.eva4j.spi.SvdBackend svd,
+                              dev.eva4j.spi.SvdBackend.Mode mode, long seed) {
+        int kOut = Math.min(Math.max(1, kMax), Math.min(a.d(), a.k() + b.k()));
         try (Arena arena = Arena.ofConfined()) {
-            Step step = prepareMerge(fromState(a), fromState(b), arena, seed);
-            svd.topK(java.util.List.of(step.problem()), mode == dev.eva4j.spi.SvdBackend.Mode.WARM
-                    ? dev.eva4j.spi.SvdBackend.Mode.LOWRANK : mode);
-            return fromMerge(a.d(), a.k(), step).state();
+            Step step = prepareMerge(fromState(a), fromState(b), kOut, arena, seed);
+            svd.topK(java.util.List.of(step.problem()), mode);
+            return fromMerge(a.d(), kOut, step).state();
         }
     }
 
     /**
-     * Merges {@code other} into this state (the global state of a distributed run taking in one round's merged
-     * state): [diag(S) V; diag(S_o) V_o; c] through {@code svd}. A state without components adopts {@code other}.
+     * Merges {@code other} (any number of components) into this state: the SVD of [diag(S) V; diag(S_o) V_o; c]
+     * through {@code svd}, keeping this state's k components; what a step over rows does when {@code other} is the
+     * full-rank state of those rows. A state without components adopts {@code other}'s leading k components.
      *
      * @return per component, the cosine similarity with the previous component (null when there were none)
+     * @throws IllegalArgumentException when other is of another width or precision, or (for a state without
+     *     components) tracks fewer than k components
      */
     public double[] absorb(State other, dev.eva4j.spi.SvdBackend svd, dev.eva4j.spi.SvdBackend.Mode mode, long seed) {
-        if (other.d() != d || other.k() != k || other.float64() != f64) {
-            throw new IllegalArgumentException("cannot absorb a state of another shape or precision");
+        if (other.d() != d || other.float64() != f64) {
+            throw new IllegalArgumentException("cannot absorb a state of another width or precision");
         }
         if (components == null) {
+            if (other.k() < k) throw new IllegalArgumentException("a first state needs k = " + k + " components, got " + other.k());
             IncrementalPca o = fromState(other);
             n = o.n;
             mean = o.mean;
             var = o.var;
-            singularValues = o.singularValues;
-            components = o.components;
-            explainedVarianceRatio = o.explainedVarianceRatio;
+            singularValues = java.util.Arrays.copyOf(o.singularValues, k);
+            components = java.util.Arrays.copyOf(o.components, k * d);
+            double total = 0;
+            for (int j = 0; j < d; j++) total += var[j] * n;
+            explainedVarianceRatio = new double[k];
+            for (int i = 0; i < k; i++) explainedVarianceRatio[i] = total > 0 ? singularValues[i] * singularValues[i] / total : 0;
             return null;
         }
         try (Arena arena = Arena.ofConfined()) {
-            Step step = prepareMerge(this, fromState(other), arena, seed);
-            svd.topK(java.util.List.of(step.problem()), mode == dev.eva4j.spi.SvdBackend.Mode.WARM
-                    ? dev.eva4j.spi.SvdBackend.Mode.LOWRANK : mode);
+            Step step = prepareMerge(this, fromState(other), k, arena, seed);
+            svd.topK(java.util.List.of(step.problem()), mode);
             return commit(step);
         }
     }

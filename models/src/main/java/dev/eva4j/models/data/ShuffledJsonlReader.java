@@ -31,16 +31,25 @@ public final class ShuffledJsonlReader implements RecordReader {
         this.starts = index[0];
         this.ends = index[1];
         this.lines = index[2];
-        this.order = new int[starts.length];
-        for (int i = 0; i < order.length; i++) order[i] = i;
+        this.order = order(starts.length, seed);
+        this.raf = new RandomAccessFile(file.toFile(), "r");
+    }
+
+    /**
+     * The order this reader gives a file of {@code n} non-blank records with {@code seed}: position j holds record
+     * order[j] (a seeded Fisher-Yates shuffle), for anyone who must reproduce it without the file (a distributed run).
+     */
+    public static int[] order(int n, long seed) {
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
         Random rnd = new Random(seed);
-        for (int i = order.length - 1; i > 0; i--) { // Fisher-Yates
+        for (int i = n - 1; i > 0; i--) { // Fisher-Yates
             int j = rnd.nextInt(i + 1);
             int t = order[i];
             order[i] = order[j];
             order[j] = t;
         }
-        this.raf = new RandomAccessFile(file.toFile(), "r");
+        return order;
     }
 
     private static long[][] index(Path file) throws IOException {

@@ -136,7 +136,11 @@ class StateSourceEngineTest {
         assertNull(empty.absorb(back, SVD, SvdBackend.Mode.LOWRANK, 42));
         assertArrayEquals(s.components(), empty.componentsCopy64());
         assertEquals(30, empty.samplesSeen());
-        assertThrows(IllegalArgumentException.class, () -> new IncrementalPca(d, 2).absorb(back, SVD, SvdBackend.Mode.LOWRANK, 1));
+        assertThrows(IllegalArgumentException.class, () -> new IncrementalPca(d + 1, 2).absorb(back, SVD, SvdBackend.Mode.LOWRANK, 1));
+        assertThrows(IllegalArgumentException.class, () -> new IncrementalPca(d, 4).absorb(back, SVD, SvdBackend.Mode.LOWRANK, 1));
+        IncrementalPca fewer = new IncrementalPca(d, 2); // adopts the leading two of three
+        fewer.absorb(back, SVD, SvdBackend.Mode.LOWRANK, 1);
+        assertArrayEquals(java.util.Arrays.copyOf(s.components(), 2 * d), fewer.componentsCopy64());
     }
 
     @Test
@@ -148,7 +152,7 @@ class StateSourceEngineTest {
         EvaEngine engine = new EvaEngine(config, SVD, new EvaRankAllocator());
         StateSource wrongK = new BatchStates(layers, List.of(Map.of("a", p.rows(20))), 3, false);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> engine.run(wrongK, ProgressListener.NONE, () -> false))
-                .getMessage().contains("expected d = 6, k = 4"));
+                .getMessage().contains("expected d = 6, k >= 4"));
         StateSource unknown = new BatchStates(layers, List.of(Map.of("zz", p.rows(20))), 4, false) {
             @Override
             public Round next(Set<String> modules, int round) {
