@@ -13,22 +13,30 @@ public final class EvaSparkJob {
     private EvaSparkJob() {}
 
     public static void main(String[] args) {
+        if (System.getProperty("guice_bytecode_gen_option") == null) {
+            System.setProperty("guice_bytecode_gen_option", "DISABLED");
+        }
+        System.exit(run(System.getProperty("spark.master"), args));
+    }
+
+    /**
+     * Runs init with these options on {@code master} (null: the options must name one with --spark).
+     *
+     * @return the exit code
+     */
+    public static int run(String master, String... args) {
         List<String> a = new ArrayList<>();
         a.add("init");
         a.addAll(Arrays.asList(args));
         boolean named = a.stream().anyMatch(s -> s.equals("--spark") || s.startsWith("--spark="));
-        String master = System.getProperty("spark.master");
         if (!named) {
             if (master == null) {
                 System.err.println("eva4j: no Spark master: run this class with spark-submit --master URL, or pass --spark MASTER");
-                System.exit(2);
+                return 2;
             }
             a.add("--spark");
             a.add(master);
         }
-        if (System.getProperty("guice_bytecode_gen_option") == null) {
-            System.setProperty("guice_bytecode_gen_option", "DISABLED");
-        }
-        System.exit(dev.eva4j.cli.Main.run(a.toArray(String[]::new)));
+        return dev.eva4j.cli.Main.run(a.toArray(String[]::new));
     }
 }

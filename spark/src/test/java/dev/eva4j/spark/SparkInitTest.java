@@ -159,6 +159,17 @@ class SparkInitTest {
         assertFalse(Files.exists(tmp.resolve("w")));
     }
 
+    @Test
+    void theSparkSubmitJobClassRunsInitOnTheMasterItIsGiven() throws IOException {
+        Path out = tmp.resolve("job");
+        assertEquals(0, EvaSparkJob.run("local[2]", "--model", model.toString(), "--data", data.toString(), "--out",
+                out.toString(), "-r", "2", "--max-length", "32"));
+        assertEquals("local[2]", Adapters.report(out).get("spark").get("master").asText());
+        assertEquals(2, EvaSparkJob.run(null, "--model", model.toString(), "--data", data.toString(), "--out",
+                tmp.resolve("job2").toString()));
+        assertFalse(Files.exists(tmp.resolve("job2")));
+    }
+
     static Map<String, Integer> groupRanks(JsonNode report) {
         Map<String, Integer> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = report.get("layers").fields(); it.hasNext(); ) {
