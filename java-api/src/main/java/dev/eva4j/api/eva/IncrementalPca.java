@@ -118,43 +118,31 @@ public final class IncrementalPca {
     public Step prepare(MemorySegment x, int rows, Arena arena, long seed, boolean warm) {
         if (rows < k) throw new IllegalArgumentException("a step needs at least k = " + k + " rows, got " + rows);
         ValueLayout el = f64 ? D : F;
-        // batch statistics in float64 (Chan et al.): sum, then centred sum of squares with the compensation term
-        float[] row = new float[d];
-        double[] sum = new double[d];
-        for (long i = 0; i < rows; i++) {
-            MemorySegment.copy(x, F, i * d * 4, row, 0, d);
-            for (int j = 0; j < d; j++) sum[j] += row[j];
-        }
-        for (int j = 0; j < d; j++) if (!Double.isFinite(sum[j])) throw nonFinite(x, rows, j);
-        double[] batchMean = new double[d];
-        for (int j = 0; j < d; j++) batchMean[j] = sum[j] / rows;
         long nTot = n + rows;
         int mRows = n == 0 ? rows : k + rows + 1;
         MemorySegment m = arena.allocate(el, (long) mRows * d);
-        long r0 = 0;
+        int r0 = 0;
         if (n > 0) { // diag(S) V (in float32 mode: a product of two float32 values, rounded once, as float32 would)
             for (int i = 0; i < k; i++) {
                 for (int j = 0; j < d; j++) put(m, (long) i * d + j, singularValues[i] * components[i * d + j]);
             }
             r0 = k;
         }
-        // one pass: the centred rows into M (first step: the new mean is the batch mean) and the centred sum of
-        // squares with its compensation term
-        double[] m2 = new double[d], comp = new double[d];
-        float[] centered = f64 ? null : new float[d];
-        double[] centered64 = f64 ? new double[d] : null;
-        for (long i = 0; i < rows; i++) {
-            MemorySegment.copy(x, F, i * d * 4, row, 0, d);
-            for (int j = 0; j < d; j++) {
-                double t = row[j] - batchMean[j];
-                m2[j] += t * t;
-                comp[j] += t;
-                if (f64) centered64[j] = t;
-                else centered[j] = (float) t;
-            }
-            if (f64) MemorySegment.copy(centered64, 0, m, D, (r0 + i) * d * 8, d);
-            else MemorySegment.copy(centered, 0, m, F, (r0 + i) * d * 4, d);
-        }
+        // batch statistics in float64 (Chan et al.): per column, the sum, then one pass that writes the centred rows
+        // into M and accumulates the centred sum of squares with its compensation term. Columns are independent, so
+        // blocks of columns run in parallel for large batches, each column's sums in row order: the same numbers
+        // whether or not it runs in parallel.
+        double[] sum = new double[d], batchMean = new double[d], m2 = new double[d], comp = new double[d];
+        int blocks = (d + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
+        boolean parallel = blocks > 1 && x.isNative() && (long) rows * d >= PARALLEL_ELEMENTS
+                && Runtime.getRuntime().availableProcessors() > 1;
+        MemorySegment xs = parallel ? anyThread(x) : x, ms = parallel ? anyThread(m) : m;
+        int first = r0;
+        java.util.function.IntConsumer block = bi -> columns(xs, ms, rows, first, bi * COLUMN_BLOCK,
+                Math.min(d, (bi + 1) * COLUMN_BLOCK), sum, batchMean, m2, comp);
+        if (parallel) java.util.stream.IntStream.range(0, blocks).parallel().forEach(block);
+        else for (int bi = 0; bi < blocks; bi++) block.accept(bi);
+        for (int j = 0; j < d; j++) if (!Double.isFinite(sum[j])) throw nonFinite(x, rows, j);
         for (int j = 0; j < d; j++) m2[j] -= comp[j] * comp[j] / rows;
         double[] newMean = new double[d], newVar = new double[d];
         for (int j = 0; j < d; j++) {
@@ -169,7 +157,7 @@ public final class IncrementalPca {
         }
         if (n > 0) { // mean-correction row
             double factor = Math.sqrt((double) n / nTot * rows);
-            long dst = (r0 + rows) * d;
+            long dst = (long) (r0 + rows) * d;
             for (int j = 0; j < d; j++) put(m, dst + j, factor * (mean[j] - batchMean[j]));
         }
         MemorySegment s = arena.allocate(el, k), vt = arena.allocate(el, (long) k * d);
@@ -181,6 +169,43 @@ public final class IncrementalPca {
         return new Step(new TopKProblem(mRows, d, k, m, s, vt, warmStart, seed, f64 ? DType.F64 : DType.F32),
                 nTot, newMean, newVar);
     }
+
+    /** Columns [c0, c1) of a step: their sums, means, centred rows in M (from row r0) and centred sums of squares. */
+    private void columns(MemorySegment x, MemorySegment m, int rows, int r0, int c0, int c1, double[] sum,
+                         double[] batchMean, double[] m2, double[] comp) {
+        int w = c1 - c0;
+        float[] row = new float[w];
+        for (long i = 0; i < rows; i++) {
+            MemorySegment.copy(x, F, (i * d + c0) * 4, row, 0, w);
+            for (int j = 0; j < w; j++) sum[c0 + j] += row[j];
+        }
+        for (int j = c0; j < c1; j++) if (!Double.isFinite(sum[j])) return; // reported by the caller
+        for (int j = c0; j < c1; j++) batchMean[j] = sum[j] / rows;
+        float[] centered = f64 ? null : new float[w];
+        double[] centered64 = f64 ? new double[w] : null;
+        for (long i = 0; i < rows; i++) {
+            MemorySegment.copy(x, F, (i * d + c0) * 4, row, 0, w);
+            for (int j = 0; j < w; j++) {
+                double t = row[j] - batchMean[c0 + j];
+                m2[c0 + j] += t * t;
+                comp[c0 + j] += t;
+                if (f64) centered64[j] = t;
+                else centered[j] = (float) t;
+            }
+            if (f64) MemorySegment.copy(centered64, 0, m, D, ((r0 + i) * d + c0) * 8, w);
+            else MemorySegment.copy(centered, 0, m, F, ((r0 + i) * d + c0) * 4, w);
+        }
+    }
+
+    /** The same memory, usable from any thread (the caller's arena outlives the parallel work). */
+    private static MemorySegment anyThread(MemorySegment s) {
+        return MemorySegment.ofAddress(s.address()).reinterpret(s.byteSize());
+    }
+
+    /** Columns per task of a parallel {@link #prepare}. */
+    private static final int COLUMN_BLOCK = 64;
+    /** Below this many elements a step's statistics are computed on the calling thread. */
+    private static final long PARALLEL_ELEMENTS = 1 << 16;
 
     /**
      * Adopts a solved step: sign-flips each component so its largest-magnitude entry is positive (EVA-SPEC step 4)

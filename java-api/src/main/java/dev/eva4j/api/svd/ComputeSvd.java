@@ -148,13 +148,16 @@ public final class ComputeSvd {
             for (int i = 0; i < n; i++) MemorySegment.copy(g, i * (q - first), omega, F, ((long) i * q + first) * 4, q - first);
             MemorySegment y = arena.allocate(F, (long) m * q); // m x q
             MemorySegment z = arena.allocate(F, (long) n * q); // n x q
+            // the bases inside the power iterations only carry a span forward: one CholeskyQR pass is enough when it
+            // succeeds (it leaves an orthogonality error below ~1e-3, see CHOLESKY_MIN_PIVOT); the last one, which
+            // B = Q^T A needs orthonormal, gets both passes
             compute.sgemm(Transpose.NO, Transpose.NO, m, q, n, 1f, a, n, omega, q, 0f, y, q);
-            orthonormalize(y, m, q, arena);
+            orthonormalize(y, m, q, arena, powerIterations == 0);
             for (int it = 0; it < powerIterations; it++) {
                 compute.sgemm(Transpose.YES, Transpose.NO, n, q, m, 1f, a, n, y, q, 0f, z, q); // A^T Q
-                orthonormalize(z, n, q, arena);
+                orthonormalize(z, n, q, arena, false);
                 compute.sgemm(Transpose.NO, Transpose.NO, m, q, n, 1f, a, n, z, q, 0f, y, q); // A Z
-                orthonormalize(y, m, q, arena);
+                orthonormalize(y, m, q, arena, it == powerIterations - 1);
             }
             // B = Q^T A (q x n) is wide: decompose B^T = A^T Q (n x q, tall) instead, see exact()
             MemorySegment bt = arena.allocate(F, (long) n * q);
@@ -175,8 +178,17 @@ public final class ComputeSvd {
         return copy;
     }
 
-    /** Y (rows x q) <- an orthonormal basis of its column span (CholeskyQR2 through a float64 eigen-decomposition). */
+    /**
+     * Y (rows x q) <- an orthonormal basis of its column span: CholeskyQR2 (two passes of Y <- Y R^-1 with G = Y^T Y =
+     * R^T R in float64, columns scaled to unit norm first); a pass whose Gram matrix is too close to singular for
+     * Cholesky uses its float64 eigen-decomposition instead, Y <- Y W diag(w)^-1/2 with null directions dropped.
+     */
     void orthonormalize(MemorySegment y, int rows, int q, Arena arena) {
+        orthonormalize(y, rows, q, arena, true);
+    }
+
+    /** @param last false: one Cholesky pass suffices (a basis that only carries a span to the next GEMM) */
+    private void orthonormalize(MemorySegment y, int rows, int q, Arena arena, boolean last) {
         MemorySegment gram = arena.allocate(F, (long) q * q);
         MemorySegment gd = arena.allocate(ValueLayout.JAVA_DOUBLE, (long) q * q);
         MemorySegment w = arena.allocate(ValueLayout.JAVA_DOUBLE, q);
@@ -200,6 +212,13 @@ public final class ComputeSvd {
             }
             compute.sgemm(Transpose.YES, Transpose.NO, q, q, rows, 1f, y, q, y, q, 0f, gram, q); // G = Y^T Y
             for (int i = 0; i < q * q; i++) g[i] = gram.getAtIndex(F, i);
+            if (choleskyInverse(g, q, tv)) { // G = R^T R, well conditioned: Y R^-1 (the common case, no LAPACK call)
+                MemorySegment.copy(tv, 0, t, F, 0, q * q);
+                compute.sgemm(Transpose.NO, Transpose.NO, rows, q, q, 1f, y, q, t, q, 0f, tmp, q);
+                y.copyFrom(tmp.asSlice(0, 4L * rows * q));
+                if (!last) return;
+                continue;
+            }
             MemorySegment.copy(g, 0, gd, ValueLayout.JAVA_DOUBLE, 0, q * q);
             compute.dsyevd(q, gd, w); // G = W diag(w) W^T, eigenvectors in columns
             MemorySegment.copy(gd, ValueLayout.JAVA_DOUBLE, 0, g, 0, q * q);
@@ -213,6 +232,44 @@ public final class ComputeSvd {
             compute.sgemm(Transpose.NO, Transpose.NO, rows, q, q, 1f, y, q, t, q, 0f, tmp, q); // Y W diag(w)^-1/2
             y.copyFrom(tmp.asSlice(0, 4L * rows * q));
         }
+    }
+
+    /**
+     * The smallest Cholesky pivot, relative to the Gram matrix's unit diagonal, that {@link #choleskyInverse} accepts:
+     * below it the columns are too close to dependent for a float32 Gram matrix (its rounding is ~1e-7), and the
+     * eigen-decomposition, which drops null directions, takes over.
+     */
+    static final double CHOLESKY_MIN_PIVOT = 1e-4;
+
+    /**
+     * R^-1 (q x q, upper triangular, row-major into {@code inv}) of the Cholesky factor G = R^T R of a symmetric
+     * q x q matrix with unit diagonal, in float64; false (and {@code inv} unspecified) when a squared pivot falls
+     * below {@link #CHOLESKY_MIN_PIVOT}.
+     */
+    static boolean choleskyInverse(double[] g, int q, float[] inv) {
+        double[] r = new double[q * q]; // upper triangular: G = R^T R
+        for (int j = 0; j < q; j++) {
+            double d = g[j * q + j];
+            for (int k = 0; k < j; k++) d -= r[k * q + j] * r[k * q + j];
+            if (!(d > CHOLESKY_MIN_PIVOT)) return false;
+            double rjj = Math.sqrt(d);
+            r[j * q + j] = rjj;
+            for (int i = j + 1; i < q; i++) {
+                double v = g[j * q + i];
+                for (int k = 0; k < j; k++) v -= r[k * q + j] * r[k * q + i];
+                r[j * q + i] = v / rjj;
+            }
+        }
+        double[] x = new double[q * q]; // X = R^-1, upper triangular, by back substitution column by column
+        for (int c = 0; c < q; c++) {
+            for (int i = c; i >= 0; i--) {
+                double v = i == c ? 1 : 0;
+                for (int k = i + 1; k <= c; k++) v -= r[i * q + k] * x[k * q + c];
+                x[i * q + c] = v / r[i * q + i];
+            }
+        }
+        for (int i = 0; i < q * q; i++) inv[i] = (float) x[i];
+        return true;
     }
 
     /** Cached Gaussian sketches: EVA asks for the same (seed, n, width) at every step of every group. */
