@@ -133,6 +133,24 @@ class SparkEvaTest {
     }
 
     @Test
+    void aDeeperTreeOverMorePartitionsGivesTheSameAdapter() throws IOException {
+        JavaRDD<JsonlLines.Line> data = sc.parallelize(mails.subList(0, 192), 3);
+        SparkEva.Outcome two = run(data, spec(model.toString()), TaskHook.NONE);
+        // 8 partitions, depth 3: treeAggregate merges on the executors (a shuffle of contributions) before the driver
+        SparkEva.Outcome eight = SparkEva.run(sc, data, 8, spec(model.toString()).withDepth(3), config, svd, allocator,
+                ProgressListener.NONE, () -> false, TaskHook.NONE);
+        assertEquals(8, eight.partitions());
+        assertEquals(two.result().steps(), eight.result().steps());
+        for (int i = 0; i < two.result().layers().size(); i++) {
+            LayerResult a = two.result().layers().get(i), b = eight.result().layers().get(i);
+            assertEquals(a.rank(), b.rank(), a.layer().module());
+            float[] x = a.a(), y = b.a();
+            for (int j = 0; j < x.length; j++) assertEquals(x[j], y[j], 2e-3f, a.layer().module() + " [" + j + "]");
+        }
+        assertTrue(eight.stateBytes() > two.stateBytes(), "more partitions send more states");
+    }
+
+    @Test
     void aModelPathTheExecutorsCannotReadIsAClearErrorNotAHang() {
         JavaRDD<JsonlLines.Line> data = sc.parallelize(mails.subList(0, 64), 2);
         String missing = model.resolveSibling("not-there").toString();
