@@ -25,8 +25,8 @@ import scala.Tuple2;
 /**
  * The driver's side of distributed EVA. The non-blank records are numbered and laid out once per pass (once for
  * file order; once per pass for a seeded order, the order a single-JVM {@code --shuffle} run reads): record at
- * position i of the pass goes to partition ((i mod batchSize) * P / batchSize), so every batch of the pass is split
- * across the P partitions. Each {@link #next round} is one Spark job: every partition runs {@link PartitionRound} on
+ * position i of the pass goes to partition ((i mod batchSize) * P / min(batchSize, records)), so every full batch of
+ * the pass is split across the P partitions (P <= min(batchSize, records): none stays empty). Each {@link #next round} is one Spark job: every partition runs {@link PartitionRound} on
  * its share of the round's batch, and the contributions are reduced with {@code treeAggregate}. Keeps what each
  * round moved.
  */
@@ -44,6 +44,7 @@ final class SparkStateSource implements StateSource {
     private final JavaPairRDD<JsonlLines.Line, Long> numbered;
     private final long records;
     private final long batches;
+    private final int perBatch; // records of a full batch: min(batchSize, records)
     private final List<RoundStats> stats = new ArrayList<>();
     private JavaPairRDD<Integer, Tuple2<Long, JsonlLines.Line>> layout;
     private long layoutPass = -1;
@@ -64,7 +65,13 @@ final class SparkStateSource implements StateSource {
         if (records > Integer.MAX_VALUE && spec.shuffleSeed() != null) {
             throw new InvalidInputException("--shuffle supports at most " + Integer.MAX_VALUE + " records");
         }
+        if (records < partitions) { // a partition that would never get a record
+            throw new InvalidInputException("--partitions " + partitions + " exceeds the " + records + " record(s) of "
+                    + spec.dataName() + ": partitions " + records + " to " + (partitions - 1) + " would stay empty; use "
+                    + "--partitions " + records + " or fewer");
+        }
         this.batches = (records + spec.batchSize() - 1) / spec.batchSize();
+        this.perBatch = (int) Math.min(spec.batchSize(), records);
     }
 
     /** Loads the model on an executor (where it then stays) and lists its targets and equal-input groups. */
@@ -91,7 +98,7 @@ final class SparkStateSource implements StateSource {
         if (layout != null && layoutPass == key) return layout;
         if (layout != null) layout.unpersist(false);
         SparkEvaSpec spec = this.spec;
-        int parts = partitions;
+        int parts = partitions, width = perBatch;
         long n = records;
         layout = numbered.mapPartitionsToPair((Iterator<Tuple2<JsonlLines.Line, Long>> it) -> {
             int[] position = null;
@@ -104,7 +111,7 @@ final class SparkStateSource implements StateSource {
             while (it.hasNext()) {
                 Tuple2<JsonlLines.Line, Long> r = it.next();
                 long pos = position == null ? r._2() : position[(int) (long) r._2()];
-                int p = (int) ((pos % spec.batchSize()) * parts / spec.batchSize());
+                int p = (int) ((pos % spec.batchSize()) * parts / width);
                 out.add(new Tuple2<>(p, new Tuple2<>(pos, r._1())));
             }
             return out.iterator();

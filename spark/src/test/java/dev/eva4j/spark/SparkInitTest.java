@@ -138,6 +138,17 @@ class SparkInitTest {
                 tmp.resolve("v").toString(), "--spark", "local[2]", "--partitions", "17");
         assertEquals(2, tooMany.code(), tooMany.err());
         assertTrue(tooMany.err().contains("--partitions 17 exceeds --batch-size 16"), tooMany.err());
+        Path three = tmp.resolve("three.jsonl");
+        try {
+            Files.writeString(three, "{\"text\": \"a b c\"}\n\n{\"text\": \"d e\"}\n{\"text\": \"f\"}\n");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Run emptyPartitions = cli("init", "--model", model.toString(), "--data", three.toString(), "--out",
+                tmp.resolve("u").toString(), "--spark", "local[2]", "--partitions", "4");
+        assertEquals(2, emptyPartitions.code(), emptyPartitions.err());
+        assertTrue(emptyPartitions.err().contains("--partitions 4 exceeds the 3 record(s) of three.jsonl: partitions 3 "
+                + "to 3 would stay empty; use --partitions 3 or fewer"), emptyPartitions.err());
         Run partitionsAlone = cli("init", "--model", model.toString(), "--data", data.toString(), "--out",
                 tmp.resolve("y").toString(), "--partitions", "3");
         assertEquals(2, partitionsAlone.code());
@@ -147,7 +158,7 @@ class SparkInitTest {
         assertEquals(2, badMaster.code(), badMaster.err());
         assertTrue(badMaster.err().contains("cannot start Spark on master 'nosuchmaster://x'"), badMaster.err());
         assertFalse(Files.exists(tmp.resolve("x")) || Files.exists(tmp.resolve("y")) || Files.exists(tmp.resolve("z"))
-                || Files.exists(tmp.resolve("v")));
+                || Files.exists(tmp.resolve("v")) || Files.exists(tmp.resolve("u")));
     }
 
     @Test
