@@ -29,7 +29,8 @@ import java.util.stream.Stream;
 /**
  * What one executor JVM holds for distributed EVA: the providers of a backend choice, and each model loaded once per
  * (path, tokenizer, backend) from a path the executor reads itself: never broadcast. Tasks of the same executor share
- * them (the models are only read, concurrently; the SVD backends are thread-safe). They live as long as the JVM.
+ * them: a model's forward passes are synchronised (concurrent tasks take turns on them), the SVD backends are
+ * thread-safe. They live as long as the JVM.
  */
 final class Workers {
     private static final Map<List<String>, Wiring> WIRINGS = new ConcurrentHashMap<>();
