@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the eva-service example (and the eva4j modules it needs) and starts it with the JVM options the ./eva4j
-# launcher uses. Arguments go to the service: --port N (8080), --workers N (2), --jobs-dir DIR (./eva-service-jobs).
+# launcher uses. Arguments go to the service: --port N (8080), --workers N (2), --max-models N (2),
+# --jobs-dir DIR (./eva-service-jobs).
 # Extra JVM options: EVA4J_JAVA_OPTS (e.g. -Xmx8g).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

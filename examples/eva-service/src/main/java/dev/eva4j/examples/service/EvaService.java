@@ -74,7 +74,7 @@ public final class EvaService implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService httpThreads;
     private final ThreadPoolExecutor workers;
-    private final Models models = new Models();
+    private final Models models;
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
     private final Map<String, Wiring> wirings = new ConcurrentHashMap<>();
 
@@ -97,12 +97,25 @@ public final class EvaService implements AutoCloseable {
         }
     }
 
+    /** The default number of models kept loaded while no job uses them ({@code --max-models}). */
+    public static final int DEFAULT_MAX_MODELS = 2;
+
     /**
-     * Starts the service on {@code port} (0: any free port) with {@code workers} EVA threads; adapters go under
-     * {@code jobsDir} (created if needed), one folder per finished job.
+     * Starts the service on {@code port} (0: any free port) with {@code workers} EVA threads, keeping at most
+     * {@value #DEFAULT_MAX_MODELS} models loaded; adapters go under {@code jobsDir} (created if needed), one folder per
+     * finished job.
      */
     public EvaService(int port, int workers, Path jobsDir) throws IOException {
+        this(port, workers, DEFAULT_MAX_MODELS, jobsDir);
+    }
+
+    /**
+     * As {@link #EvaService(int, int, Path)}, keeping at most {@code maxModels} models loaded: beyond that the least
+     * recently used model that no running job uses is closed (a model in use is never closed).
+     */
+    public EvaService(int port, int workers, int maxModels, Path jobsDir) throws IOException {
         if (workers < 1) throw new IllegalArgumentException("--workers must be >= 1, got " + workers);
+        this.models = new Models(maxModels);
         this.jobsDir = Files.createDirectories(jobsDir);
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
@@ -123,7 +136,7 @@ public final class EvaService implements AutoCloseable {
     }
 
     public static void main(String[] args) throws IOException {
-        int port = 8080, workers = 2;
+        int port = 8080, workers = 2, maxModels = DEFAULT_MAX_MODELS;
         Path dir = Path.of("eva-service-jobs");
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -132,16 +145,18 @@ public final class EvaService implements AutoCloseable {
             switch (a) {
                 case "--port" -> port = intArg(a, v);
                 case "--workers" -> workers = intArg(a, v);
+                case "--max-models" -> maxModels = intArg(a, v);
                 case "--jobs-dir" -> dir = Path.of(v);
                 default -> usage("unknown option " + a);
             }
         }
         if (port < 0 || port > 65535) usage("--port must be in [0, 65535], got " + port);
         if (workers < 1) usage("--workers must be >= 1, got " + workers);
-        EvaService service = new EvaService(port, workers, dir);
+        if (maxModels < 1) usage("--max-models must be >= 1, got " + maxModels);
+        EvaService service = new EvaService(port, workers, maxModels, dir);
         Runtime.getRuntime().addShutdownHook(new Thread(service::close));
-        System.err.printf("eva-service listening on http://localhost:%d (%d EVA worker thread(s), adapters under %s)%n",
-                service.port(), workers, dir.toAbsolutePath());
+        System.err.printf("eva-service listening on http://localhost:%d (%d EVA worker thread(s), up to %d model(s) "
+                + "kept loaded, adapters under %s)%n", service.port(), workers, maxModels, dir.toAbsolutePath());
     }
 
     private static int intArg(String name, String v) {
@@ -155,7 +170,7 @@ public final class EvaService implements AutoCloseable {
 
     private static void usage(String problem) {
         System.err.println("eva-service: " + problem + "\nusage: EvaService [--port N (8080)] [--workers N (2)] "
-                + "[--jobs-dir DIR (./eva-service-jobs)]");
+                + "[--max-models N (2)] [--jobs-dir DIR (./eva-service-jobs)]");
         System.exit(2);
     }
 
@@ -320,6 +335,7 @@ public final class EvaService implements AutoCloseable {
         if (!Files.isRegularFile(data) || !Files.isReadable(data)) {
             throw new HttpError(422, "data: " + data + " is not a readable file");
         }
+        checkTargets(req.targets(), model, wiring);
         String id = UUID.randomUUID().toString();
         Job job = new Job(id, req, jobsDir.resolve(id), config.maxSteps());
         jobs.put(id, job);
@@ -327,6 +343,21 @@ public final class EvaService implements AutoCloseable {
             job.future(workers.submit(() -> run(job, wiring, config, model, data)));
         }
         return new Reply(202, job.status(), Map.of("Location", "/v1/eva-jobs/" + id));
+    }
+
+    /**
+     * Checks {@code targets} against the model's linear layers when the model is loaded already (a 422 naming the
+     * problem); when it is not, the check waits for the job's own load (the job fails with the reason), so the HTTP
+     * thread never loads a model. The lease keeps the model from being closed during the check.
+     */
+    private void checkTargets(String targets, Path model, Wiring wiring) {
+        Optional<Models.Lease> cached = models.acquireIfLoaded(model, wiring.compute());
+        if (cached.isEmpty()) return;
+        try (Models.Lease lease = cached.get()) {
+            Targets.select(lease.model().linears(), targets);
+        } catch (InvalidInputException e) {
+            throw new HttpError(422, "targets: " + e.getMessage().replaceFirst("^--targets ", ""));
+        }
     }
 
     private static EvaConfig config(JobRequest req) {
@@ -348,14 +379,14 @@ public final class EvaService implements AutoCloseable {
     /**
      * One job on a worker thread. Everything the job allocates (its tokenizer, batch reader, the source's batch arena,
      * the engine's PCA state) is local to this method and released when it returns, whichever way: the shared model
-     * is only read. The adapter is written last, by {@link PeftAdapterWriter} (which builds it beside its place and
+     * is only read, under a lease released when the method returns (so the model may be closed once no job uses it). The adapter is written last, by {@link PeftAdapterWriter} (which builds it beside its place and
      * renames it), so a cancelled or failed job leaves no folder.
      */
     private void run(Job job, Wiring wiring, EvaConfig config, Path modelPath, Path data) {
         if (!job.start()) return; // cancelled while queued
         JobRequest req = job.request;
-        try {
-            TransformerModel model = models.get(modelPath, wiring.compute(), wiring.loaders());
+        try (Models.Lease lease = models.acquire(modelPath, wiring.compute(), wiring.loaders())) { // released in any case
+            TransformerModel model = lease.model();
             Path tokenizerFile = tokenizer(modelPath);
             HfTokenizer tokenizer = tokenizerFile == null ? null : HfTokenizer.load(tokenizerFile, Math.max(2, req.maxLengthOr()));
             EvaResult result;

@@ -231,6 +231,34 @@ class EvaServiceTest {
     }
 
     @Test
+    void unknownTargetIsRefusedAtSubmissionOnceTheModelIsLoaded() throws Exception {
+        // a job loads the model (it stays cached: --max-models 2 and this test class uses one model)
+        String first = submit(Map.of("tau", 0.9, "maxSteps", 3, "acceptUnconverged", true));
+        awaitState(first, "done", Duration.ofSeconds(60));
+        int jobsBefore = JSON.readTree(send("GET", "/healthz", null).body()).get("jobs").asInt();
+        HttpResponse<String> r = send("POST", "/v1/eva-jobs", request(Map.of("targets", "nosuch_proj")));
+        assertError(r, 422, "nosuch_proj");
+        assertTrue(JSON.readTree(r.body()).get("error").asText().startsWith("targets: "), r.body());
+        assertTrue(r.headers().firstValue("Location").isEmpty());
+        assertEquals(jobsBefore, JSON.readTree(send("GET", "/healthz", null).body()).get("jobs").asInt(),
+                "a refused request created a job");
+        assertError(send("POST", "/v1/eva-jobs", request(Map.of("targets", "re:nosuch.*"))), 422, "re:nosuch.*");
+        // targets that exist on the model still pass
+        String ok = submit(Map.of("tau", 0.9, "maxSteps", 3, "acceptUnconverged", true, "targets", "o_proj"));
+        assertEquals(2, awaitState(ok, "done", Duration.ofSeconds(60)).get("layers").asInt());
+    }
+
+    @Test
+    void unknownTargetOfAModelNotLoadedYetFailsTheJob() throws Exception {
+        // a model no job has loaded: the POST does not load it, so the job is accepted and fails with the reason
+        Path other = tmp.resolve("tiny-llama-unloaded");
+        TinyModels.write(other, TinySpec.llama());
+        String id = submit(Map.of("model", other.toString(), "targets", "nosuch_proj"));
+        JsonNode s = awaitState(id, "failed", Duration.ofSeconds(60));
+        assertTrue(s.get("error").asText().contains("nosuch_proj"), s.toString());
+    }
+
+    @Test
     void healthzListsTheProviders() throws Exception {
         HttpResponse<String> r = send("GET", "/healthz", null);
         assertEquals(200, r.statusCode(), r.body());
