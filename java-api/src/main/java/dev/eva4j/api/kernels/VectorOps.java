@@ -3,6 +3,7 @@ package dev.eva4j.api.kernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -14,12 +15,15 @@ import jdk.incubator.vector.VectorSpecies;
  * and no call into the JDK's vector math library) and softmax's exp, which called Math.exp per element and took over
  * half of a BERT forward when scalar, and the plain adds and scalings. Each lane does the same float operations, in
  * the same order, as the scalar tail (GELU: the last partial vector goes through a mask), so results do not depend
- * on the vector width. Vectors never flow through branches (both sides are computed and blended): a vector merged
+ * on the vector width, except for the order in which softmax sums its lanes. Vectors never flow through branches (both sides are computed and blended): a vector merged
  * from two paths may cost the JIT its register form, an allocated box per operation.
  */
 final class VectorOps {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** Double vectors per float vector: 2 when both species have the same width (a float vector has 2 parts). */
+    static final int WIDE_PARTS = S.length() / D.length();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2));
     private static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
@@ -181,7 +185,11 @@ final class VectorOps {
         return phi.add(exp(x.mul(x).mul(-0.5f)).mul(INV_SQRT_2PI).mul(x));
     }
 
-    /** Softmax of the {@code k} floats from index {@code base} (max-subtracted; a row of -inf gives zeros). */
+    /**
+     * Softmax of the {@code k} floats from index {@code base} (max-subtracted; a row of -inf gives zeros): {@link #exp}
+     * on whole vectors, summed in float32 lanes over blocks of 16 vectors and the block sums in float64, Math.exp on
+     * the tail.
+     */
     static void softmaxRow(MemorySegment out, MemorySegment inp, long base, int k) {
         int i = 0, upper = k - S.length();
         FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
@@ -193,10 +201,15 @@ final class VectorOps {
             return;
         }
         double sum = 0;
-        for (i = 0; i <= upper; i += S.length()) {
-            FloatVector e = load(inp, base + i).sub(max).lanewise(VectorOperators.EXP);
-            store(e, out, base + i);
-            sum += e.reduceLanes(VectorOperators.ADD);
+        i = 0;
+        while (i <= upper) { // blocks of up to 16 vectors: each float32 lane sums at most 16 terms of at most 1
+            FloatVector block = FloatVector.zero(S);
+            for (int end = Math.min(upper, i + 15 * S.length()); i <= end; i += S.length()) {
+                FloatVector e = exp(load(inp, base + i).sub(max));
+                store(e, out, base + i);
+                block = block.add(e);
+            }
+            sum += block.reduceLanes(VectorOperators.ADD);
         }
         for (; i < k; i++) {
             float e = (float) Math.exp(inp.getAtIndex(F32, base + i) - max);
