@@ -38,7 +38,11 @@ final class LinearOps {
                                   MemorySegment weight, MemorySegment bias, int N, int IN, int OUT) {
         gemm.sgemm(NO, YES, N, OUT, IN, 1f, inp, IN, weight, IN, 0f, preact, OUT);
         Parallel.rows(N, OUT, (first, end) -> {
-            for (int n = first; n < end; n++) VectorOps.biasGelu(preact, out, preact, bias, (long) n * OUT, OUT);
+            for (int n = first; n < end; n++) {
+                long base = (long) n * OUT;
+                if (bias != null) VectorOps.biasGelu(preact, out, preact, bias, base, OUT);
+                else VectorOps.gelu(out, preact, base, base + OUT);
+            }
         });
     }
 

@@ -14,8 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API loops over float32 segments (indices in elements): GELU (polynomial erfc and an inline exp, no division
  * and no call into the JDK's vector math library) and softmax's exp, which called Math.exp per element and took over
  * half of a BERT forward when scalar, and the plain adds and scalings. Each lane does the same float operations, in
- * the same order, as the scalar tail (GELU: the last partial vector goes through a mask), so results do not depend
- * on the vector width, except for the order in which softmax sums its lanes. Vectors never flow through branches (both sides are computed and blended): a vector merged
+ * the same order, as the scalar tail (GELU: every vector goes through a mask, all lanes set but in the last), so
+ * results do not depend on the vector width, except for the order in which softmax sums its lanes. Vectors never flow through branches (both sides are computed and blended): a vector merged
  * from two paths may cost the JIT its register form, an allocated box per operation.
  */
 final class VectorOps {
@@ -89,23 +89,15 @@ final class VectorOps {
      * clamps: the JIT's float min/max carry Java's NaN and -0 rules and cost several instructions each.
      */
     private static FloatVector expInRange(FloatVector x) {
-        FloatVector t = x.fma(b(LOG2E), b(ROUND));
+        FloatVector t = x.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUND));
         FloatVector k = t.sub(ROUND);
-        FloatVector r = k.fma(b(-LN2_HI), x);
-        r = k.fma(b(-LN2_LO), r);
-        FloatVector e = b(E5).fma(r, b(E4)).fma(r, b(E3)).fma(r, b(E2)).fma(r, b(E1)).fma(r, b(E0));
+        FloatVector r = k.fma(FloatVector.broadcast(S, -LN2_HI), x);
+        r = k.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector e = FloatVector.broadcast(S, E5).fma(r, FloatVector.broadcast(S, E4)).fma(r, FloatVector.broadcast(S, E3)).fma(r, FloatVector.broadcast(S, E2)).fma(r, FloatVector.broadcast(S, E1)).fma(r, FloatVector.broadcast(S, E0));
         e = e.fma(r.mul(r), r).add(1f);
         // t's bits are ROUND's plus k, and ROUND's low 9 bits are 0: shifted by 23 they leave exactly k << 23
         IntVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23);
         return e.reinterpretAsInts().add(scale).reinterpretAsFloats();
-    }
-
-    /**
-     * A broadcast constant. Polynomials are written out with constants (not a loop over a coefficient array): the
-     * JIT does not treat array elements as constants, and the unrolled form measured about 1.5x faster.
-     */
-    private static FloatVector b(float v) {
-        return FloatVector.broadcast(S, v);
     }
 
     /**
@@ -115,11 +107,11 @@ final class VectorOps {
      */
     static FloatVector erfcNonNegative(FloatVector z) {
         FloatVector s = z.mul(z);
-        FloatVector p = b(P5).fma(s, b(P4)).fma(s, b(P3)).fma(s, b(P2)).fma(s, b(P1)).fma(s, b(P0));
-        FloatVector small = z.neg().fma(p, b(1f).sub(z));
+        FloatVector p = FloatVector.broadcast(S, P5).fma(s, FloatVector.broadcast(S, P4)).fma(s, FloatVector.broadcast(S, P3)).fma(s, FloatVector.broadcast(S, P2)).fma(s, FloatVector.broadcast(S, P1)).fma(s, FloatVector.broadcast(S, P0));
+        FloatVector small = z.neg().fma(p, FloatVector.broadcast(S, 1f).sub(z));
         // from ERFC_ZERO on, the exponent leaves Q's range (garbage, even inf or NaN): the blend replaces it by 0
-        FloatVector q = b(Q9).fma(z, b(Q8)).fma(z, b(Q7)).fma(z, b(Q6)).fma(z, b(Q5)).fma(z, b(Q4)).fma(z, b(Q3))
-                .fma(z, b(Q2)).fma(z, b(Q1)).fma(z, b(Q0));
+        FloatVector q = FloatVector.broadcast(S, Q9).fma(z, FloatVector.broadcast(S, Q8)).fma(z, FloatVector.broadcast(S, Q7)).fma(z, FloatVector.broadcast(S, Q6)).fma(z, FloatVector.broadcast(S, Q5)).fma(z, FloatVector.broadcast(S, Q4)).fma(z, FloatVector.broadcast(S, Q3))
+                .fma(z, FloatVector.broadcast(S, Q2)).fma(z, FloatVector.broadcast(S, Q1)).fma(z, FloatVector.broadcast(S, Q0));
         FloatVector large = expInRange(z.fma(q, z.neg())).blend(0f, z.compare(VectorOperators.GE, ERFC_ZERO));
         return small.blend(large, z.compare(VectorOperators.GE, ERF_SPLIT));
     }
@@ -130,37 +122,54 @@ final class VectorOps {
         return x.sub(h).blend(h, x.compare(VectorOperators.LT, 0f));
     }
 
-    /** out[i] = gelu(inp[i]) for i in [first, end); the last partial vector through a mask (same operations). */
+    /**
+     * out[i] = gelu(inp[i]) for i in [first, end): whole vectors here, the last partial vector in {@link #geluTail}
+     * (the same operations through a mask). The tail is a method of its own so that this loop inlines the polynomial
+     * once, and loads, stores and broadcasts call the Vector API directly (its methods are force-inlined): the JIT
+     * stops inlining ordinary methods at a node budget, and a helper call left in the loop boxes a vector per
+     * iteration, several times slower.
+     */
     static void gelu(MemorySegment out, MemorySegment inp, long first, long end) {
         long i = first;
-        for (long upper = end - S.length(); i <= upper; i += S.length()) store(gelu(load(inp, i)), out, i);
-        if (i < end) {
-            VectorMask<Float> m = S.indexInRange(i, end);
-            store(gelu(load(inp, i, m)), out, i, m);
+        for (long upper = end - S.length(); i <= upper; i += S.length()) {
+            FloatVector x = FloatVector.fromMemorySegment(S, inp, i * Float.BYTES, NATIVE);
+            gelu(x).intoMemorySegment(out, i * Float.BYTES, NATIVE);
         }
+        if (i < end) geluTail(null, out, inp, null, i, 0, (int) (end - i), false);
     }
 
     /**
-     * One row of n: x = inp[base + c] + bias[c] (bias may be null); preact[base + c] = x unless preact is out (the
-     * store would be overwritten); out[base + c] = gelu(x).
+     * One row of n: x = inp[base + c] + bias[c]; preact[base + c] = x unless preact is out (the store would be
+     * overwritten); out[base + c] = gelu(x). The tail as in {@link #gelu(MemorySegment, MemorySegment, long, long)}.
+     * bias is required (without one, x is inp: use gelu): a vector that may or may not have had the bias added would
+     * merge two paths, which the JIT pays for with a boxed vector.
      */
     static void biasGelu(MemorySegment preact, MemorySegment out, MemorySegment inp, MemorySegment bias, long base,
                          int n) {
-        boolean keep = preact != null && preact.address() != out.address();
+        boolean keep = preact.address() != out.address();
         int c = 0;
         for (int upper = n - S.length(); c <= upper; c += S.length()) {
-            FloatVector x = load(inp, base + c);
-            if (bias != null) x = x.add(load(bias, c));
-            if (keep) store(x, preact, base + c);
-            store(gelu(x), out, base + c);
+            long at = (base + c) * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(S, inp, at, NATIVE)
+                    .add(FloatVector.fromMemorySegment(S, bias, (long) c * Float.BYTES, NATIVE));
+            if (keep) x.intoMemorySegment(preact, at, NATIVE);
+            gelu(x).intoMemorySegment(out, at, NATIVE);
         }
-        if (c < n) {
-            VectorMask<Float> m = S.indexInRange(c, n);
-            FloatVector x = load(inp, base + c, m);
-            if (bias != null) x = x.add(load(bias, c, m));
-            if (keep) store(x, preact, base + c, m);
-            store(gelu(x), out, base + c, m);
-        }
+        if (c < n) geluTail(preact, out, inp, bias, base + c, c, n - c, keep);
+    }
+
+    /**
+     * The last {@code count} (< one vector) elements from {@code at}, through a mask: x = inp (+ bias from {@code b}
+     * when bias is not null), stored to preact when {@code keep}, gelu(x) to out. Called once per row, so the vector
+     * merge of the optional bias costs nothing that matters.
+     */
+    private static void geluTail(MemorySegment preact, MemorySegment out, MemorySegment inp, MemorySegment bias,
+                                 long at, int b, int count, boolean keep) {
+        VectorMask<Float> m = S.indexInRange(0, count);
+        FloatVector x = FloatVector.fromMemorySegment(S, inp, at * Float.BYTES, NATIVE, m);
+        if (bias != null) x = x.add(FloatVector.fromMemorySegment(S, bias, (long) b * Float.BYTES, NATIVE, m));
+        if (keep) x.intoMemorySegment(preact, at * Float.BYTES, NATIVE, m);
+        gelu(x).intoMemorySegment(out, at * Float.BYTES, NATIVE, m);
     }
 
     /**
@@ -168,13 +177,12 @@ final class VectorOps {
      * {@link #erfcNonNegative} (as {@link #gelu}), phi through {@link #exp}; float32 throughout.
      */
     static void geluBackward(MemorySegment dinp, MemorySegment dout, MemorySegment inp, long first, long end) {
-        long i = first;
-        for (long upper = end - S.length(); i <= upper; i += S.length()) {
-            store(geluGrad(load(inp, i)).fma(load(dout, i), load(dinp, i)), dinp, i);
-        }
-        if (i < end) {
+        for (long i = first; i < end; i += S.length()) {
             VectorMask<Float> m = S.indexInRange(i, end);
-            store(geluGrad(load(inp, i, m)).fma(load(dout, i, m), load(dinp, i, m)), dinp, i, m);
+            long at = i * Float.BYTES;
+            FloatVector g = geluGrad(FloatVector.fromMemorySegment(S, inp, at, NATIVE, m));
+            g.fma(FloatVector.fromMemorySegment(S, dout, at, NATIVE, m), FloatVector.fromMemorySegment(S, dinp, at, NATIVE, m))
+                    .intoMemorySegment(dinp, at, NATIVE, m);
         }
     }
 
@@ -205,8 +213,8 @@ final class VectorOps {
         while (i <= upper) { // blocks of up to 16 vectors: each float32 lane sums at most 16 terms of at most 1
             FloatVector block = FloatVector.zero(S);
             for (int end = Math.min(upper, i + 15 * S.length()); i <= end; i += S.length()) {
-                FloatVector e = exp(load(inp, base + i).sub(max));
-                store(e, out, base + i);
+                FloatVector e = exp(FloatVector.fromMemorySegment(S, inp, (base + i) * Float.BYTES, NATIVE).sub(max));
+                e.intoMemorySegment(out, (base + i) * Float.BYTES, NATIVE);
                 block = block.add(e);
             }
             sum += block.reduceLanes(VectorOperators.ADD);
