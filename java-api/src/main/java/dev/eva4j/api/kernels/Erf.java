@@ -1,13 +1,14 @@
 package dev.eva4j.api.kernels;
 
 /**
- * The error function, which {@link Math} lacks, in double precision (GELU and its derivative).
+ * The error function, which {@link Math} lacks, in double precision (the host kernels' GELU runs in float32 in
+ * {@code VectorOps}; this is its oracle in tests and serves single float64 values).
  *
  * <ul>
  *   <li>{@link #erfReference}/{@link #erfcReference}: slow and accurate to a few ulp. erf by the everywhere-positive
  *       series erf(x) = 2/sqrt(pi) exp(-x^2) sum_n (2x^2)^n x / (2n+1)!!; erfc for x >= 3 by its continued fraction
  *       erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))) (modified Lentz).</li>
- *   <li>{@link #erf}/{@link #erfc}: fast, for GELU. A table of erfc on a grid of step 1/512 over [0, 10] (built with
+ *   <li>{@link #erf}/{@link #erfc}: fast. A table of erfc on a grid of step 1/512 over [0, 10] (built with
  *       the reference), and a 4th-order Taylor step from the nearest grid point, using
  *       erf' = D = 2/sqrt(pi) exp(-x^2), erf'' = -2x D, erf''' = (4x^2 - 2) D, erf'''' = (12x - 8x^3) D.
  *       The step is at most 1/1024, so the truncated 5th-order term is below 1e-11 relative to erfc.</li>

@@ -40,8 +40,8 @@ final class LinearOps {
         Parallel.rows(N, OUT, (first, end) -> {
             for (int n = first; n < end; n++) {
                 long base = (long) n * OUT;
-                if (bias != null) VectorOps.add(preact, base, preact, base, bias, 0, OUT);
-                VectorOps.gelu(out, preact, base, base + OUT);
+                if (bias != null) VectorOps.biasGelu(preact, out, preact, bias, base, OUT);
+                else VectorOps.gelu(out, preact, base, base + OUT);
             }
         });
     }

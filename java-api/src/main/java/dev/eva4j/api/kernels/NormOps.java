@@ -3,11 +3,16 @@ package dev.eva4j.api.kernels;
 import static dev.eva4j.api.kernels.VectorOps.F32;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * LayerNorm (BERT) and RMSNorm (Llama), forward and backward, over rows of C channels. Row statistics accumulate in
- * float64; the forward's normalisation runs in float32 in the order {@code (x - mean) * rstd * w + b} with mean and
- * rstd rounded to float, as the models computed it before the kernels existed. Arguments are checked by the caller.
+ * float64 (the forwards' in Vector API lanes widened to double); the forward's normalisation runs in float32
+ * in the order {@code (x - mean) * rstd * w + b} with mean and rstd rounded to float, as the models computed it
+ * before the kernels existed. Arguments are checked by the caller.
  */
 final class NormOps {
     private NormOps() {}
@@ -44,40 +49,62 @@ final class NormOps {
                     else for (int c = 0; c < C; c++) row[c] = row[c] + res[c];
                     MemorySegment.copy(row, 0, sum, F32, base * Float.BYTES, C);
                 }
-                // four float64 partial sums: independent chains instead of one C-long dependency
-                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                int c = 0;
-                for (; c + 3 < C; c += 4) {
-                    s0 += row[c];
-                    s1 += row[c + 1];
-                    s2 += row[c + 2];
-                    s3 += row[c + 3];
-                }
-                for (; c < C; c++) s0 += row[c];
-                double mu = ((s0 + s1) + (s2 + s3)) / C;
-                double q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-                for (c = 0; c + 3 < C; c += 4) {
-                    double d0 = row[c] - mu, d1 = row[c + 1] - mu, d2 = row[c + 2] - mu, d3 = row[c + 3] - mu;
-                    q0 += d0 * d0;
-                    q1 += d1 * d1;
-                    q2 += d2 * d2;
-                    q3 += d3 * d3;
-                }
-                for (; c < C; c++) {
-                    double d = row[c] - mu;
-                    q0 += d * d;
-                }
-                double sq = (q0 + q1) + (q2 + q3);
+                double mu = rowSum(row, C) / C;
+                double sq = squaredDeviations(row, C, mu);
                 float m = (float) mu;
                 float r = (float) (1 / Math.sqrt(sq / C + eps));
                 if (mean != null) {
                     mean.setAtIndex(F32, n, m);
                     rstd.setAtIndex(F32, n, r);
                 }
-                for (c = 0; c < C; c++) row[c] = (row[c] - m) * r * w[c] + bs[c];
+                for (int c = 0; c < C; c++) row[c] = (row[c] - m) * r * w[c] + bs[c];
                 MemorySegment.copy(row, 0, out, F32, base * Float.BYTES, C);
             }
         });
+    }
+
+    private static final VectorSpecies<Float> FS = VectorOps.S;
+    private static final VectorSpecies<Double> DS = VectorOps.D;
+    private static final int PARTS = VectorOps.WIDE_PARTS;
+
+    /**
+     * sum of row[0, C) in float64: each float vector widened into {@link #PARTS} double vectors, lane sums
+     * (independent chains, not one C-long dependency), then the lanes and the scalar tail.
+     */
+    static double rowSum(float[] row, int C) {
+        DoubleVector acc0 = DoubleVector.zero(DS), acc1 = acc0;
+        int c = 0;
+        if (PARTS == 2) {
+            for (int upper = FS.loopBound(C); c < upper; c += FS.length()) {
+                FloatVector v = FloatVector.fromArray(FS, row, c);
+                acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0));
+                acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DS, 1));
+            }
+        }
+        double s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; c < C; c++) s += row[c];
+        return s;
+    }
+
+    /** sum of (row[c] - mu)^2 over [0, C) in float64, as {@link #sum}. */
+    static double squaredDeviations(float[] row, int C, double mu) {
+        DoubleVector acc0 = DoubleVector.zero(DS), acc1 = acc0, m = DoubleVector.broadcast(DS, mu);
+        int c = 0;
+        if (PARTS == 2) {
+            for (int upper = FS.loopBound(C); c < upper; c += FS.length()) {
+                FloatVector v = FloatVector.fromArray(FS, row, c);
+                DoubleVector d0 = ((DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0)).sub(m);
+                DoubleVector d1 = ((DoubleVector) v.convertShape(VectorOperators.F2D, DS, 1)).sub(m);
+                acc0 = d0.fma(d0, acc0);
+                acc1 = d1.fma(d1, acc1);
+            }
+        }
+        double s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; c < C; c++) {
+            double d = row[c] - mu;
+            s += d * d;
+        }
+        return s;
     }
 
     /**
@@ -130,11 +157,7 @@ final class NormOps {
             for (int n = first; n < end; n++) {
                 long base = (long) n * C;
                 MemorySegment.copy(inp, F32, base * Float.BYTES, row, 0, C);
-                double sq = 0;
-                for (int c = 0; c < C; c++) {
-                    double v = row[c];
-                    sq += v * v;
-                }
+                double sq = squaredDeviations(row, C, 0);
                 float r = (float) (1 / Math.sqrt(sq / C + eps));
                 if (rstd != null) rstd.setAtIndex(F32, n, r);
                 for (int c = 0; c < C; c++) row[c] = row[c] * r * w[c];
