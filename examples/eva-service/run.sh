@@ -13,6 +13,6 @@ module="$root/examples/eva-service"
   mvn -q -B -DskipTests package -pl examples/eva-service -am)
 # shellcheck disable=SC2086
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
-  -XX:+UseParallelGC -XX:MaxNewSize=96m ${EVA4J_JAVA_OPTS:-} \
+  -XX:+UseParallelGC -XX:MaxNewSize=96m -XX:-UseProfiledLoopPredicate ${EVA4J_JAVA_OPTS:-} \
   -cp "$module/target/eva4j-example-eva-service-0.1.0-SNAPSHOT.jar:$module/target/lib/*" \
   dev.eva4j.examples.service.EvaService "$@"

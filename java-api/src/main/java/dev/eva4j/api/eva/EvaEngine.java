@@ -6,6 +6,8 @@ import dev.eva4j.spi.SvdBackend;
 import dev.eva4j.spi.TopKProblem;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -118,25 +120,27 @@ public final class EvaEngine {
         Objects.requireNonNull(cancelled, "cancelled");
         Run run = new Run(source.layers(), source.groups());
         boolean[] sawData = {false};
-        return run.loop(progress, cancelled, (needed, step) -> {
-            long t0 = System.nanoTime();
-            source.request(needed);
-            Map<String, Rows> batch = source.next();
-            if (batch == null) {
-                if (!sawData[0]) throw new InvalidInputException("the activation source holds no batch");
-                checkEveryGroupStepped(run.groups, run.layers, "in a full pass over the data"); // cycling cannot help
-                source.rewind();
+        try (Workspace workspace = new Workspace()) {
+            return run.loop(progress, cancelled, (needed, step) -> {
+                long t0 = System.nanoTime();
                 source.request(needed);
-                batch = source.next();
-                if (batch == null) throw new InvalidInputException("the activation source is empty after rewinding");
-            }
-            long t1 = System.nanoTime();
-            run.sourceNanos += t1 - t0;
-            sawData[0] = true;
-            long consumed = stepAll(batch, run.layers, run.groupOf, run.groups, step);
-            run.svdNanos += System.nanoTime() - t1;
-            return consumed;
-        });
+                Map<String, Rows> batch = source.next();
+                if (batch == null) {
+                    if (!sawData[0]) throw new InvalidInputException("the activation source holds no batch");
+                    checkEveryGroupStepped(run.groups, run.layers, "in a full pass over the data"); // cycling cannot help
+                    source.rewind();
+                    source.request(needed);
+                    batch = source.next();
+                    if (batch == null) throw new InvalidInputException("the activation source is empty after rewinding");
+                }
+                long t1 = System.nanoTime();
+                run.sourceNanos += t1 - t0;
+                sawData[0] = true;
+                long consumed = stepAll(batch, run.layers, run.groupOf, run.groups, step, workspace);
+                run.svdNanos += System.nanoTime() - t1;
+                return consumed;
+            });
+        }
     }
 
     /**
@@ -331,7 +335,7 @@ public final class EvaEngine {
     // Runs one step for every group that is not done, in chunks of at most stepBytes of SVD problems (one backend
     // batch per chunk); returns rows consumed.
     private long stepAll(Map<String, Rows> batch, List<TargetLayer> layers, Map<String, Group> groupOf,
-                         List<Group> groups, int step) {
+                         List<Group> groups, int step, Workspace workspace) {
         Map<Group, Rows> input = new LinkedHashMap<>();
         for (Map.Entry<String, Rows> e : batch.entrySet()) {
             Group g = groupOf.get(e.getKey());
@@ -356,38 +360,69 @@ public final class EvaEngine {
             consumed = Math.max(consumed, r.count());
         }
         for (int next = 0; next < todo.size(); ) {
-            try (Arena arena = Arena.ofConfined()) {
-                List<IncrementalPca.Step> prepared = new ArrayList<>();
-                List<Group> chunk = new ArrayList<>();
-                long bytes = 0;
-                while (next < todo.size()) {
-                    Group g = todo.get(next);
-                    Rows r = input.get(g);
-                    long b = g.pca.stepBytes(r.count(), warm);
-                    if (!chunk.isEmpty() && bytes + b > stepBytes) break;
-                    try {
-                        prepared.add(g.pca.prepare(r.data(), r.count(), arena, config.seed(), warm));
-                    } catch (IncrementalPca.NonFiniteInputException e) {
-                        throw new InvalidInputException("layer '" + layers.get(g.members[0]).module() + "': batch "
-                                + step + " holds " + e.getMessage());
-                    }
-                    // rows mapped read-only from a file (the safetensors source) are copied into M now: drop their
-                    // pages so that resident memory does not grow with every group of the batch
-                    if (r.data().isMapped() && r.data().isReadOnly()) r.data().unload();
-                    chunk.add(g);
-                    bytes += b;
-                    next++;
+            List<Group> chunk = new ArrayList<>();
+            long bytes = 0;
+            while (next < todo.size()) {
+                Group g = todo.get(next);
+                long b = g.pca.stepBytes(input.get(g).count(), warm);
+                if (!chunk.isEmpty() && bytes + b > stepBytes) break;
+                chunk.add(g);
+                bytes += b;
+                next++;
+            }
+            // the chunk's problems are sliced from one buffer kept between steps: no allocation, zeroing or page
+            // faults per step (M, S, V^T and the warm start are written in full before they are read)
+            SegmentAllocator slices = workspace.slices(bytes + chunk.size() * SLICE_SLACK);
+            List<IncrementalPca.Step> prepared = new ArrayList<>();
+            for (Group g : chunk) {
+                Rows r = input.get(g);
+                try {
+                    prepared.add(g.pca.prepare(r.data(), r.count(), slices, config.seed(), warm));
+                } catch (IncrementalPca.NonFiniteInputException e) {
+                    throw new InvalidInputException("layer '" + layers.get(g.members[0]).module() + "': batch "
+                            + step + " holds " + e.getMessage());
                 }
-                svd.topK(prepared.stream().map(IncrementalPca.Step::problem).toList(), config.svd());
-                for (int i = 0; i < chunk.size(); i++) {
-                    Group g = chunk.get(i);
-                    double[] sims = g.pca.commit(prepared.get(i));
-                    g.steps++;
-                    if (sims != null) for (int c = 0; c < sims.length; c++) g.converged[c] = sims[c] >= config.tau();
-                }
+                // rows mapped read-only from a file (the safetensors source) are copied into M now: drop their
+                // pages so that resident memory does not grow with every group of the batch
+                if (r.data().isMapped() && r.data().isReadOnly()) r.data().unload();
+            }
+            svd.topK(prepared.stream().map(IncrementalPca.Step::problem).toList(), config.svd());
+            for (int i = 0; i < chunk.size(); i++) {
+                Group g = chunk.get(i);
+                double[] sims = g.pca.commit(prepared.get(i));
+                g.steps++;
+                if (sims != null) for (int c = 0; c < sims.length; c++) g.converged[c] = sims[c] >= config.tau();
             }
         }
         return consumed;
+    }
+
+    /** Room per problem for aligning its four slices (M, S, V^T, warm start) to 64 bytes. */
+    private static final long SLICE_SLACK = 4 * 64;
+
+    /**
+     * A run's SVD working memory: one native buffer, grown when a chunk needs more, sliced afresh for every chunk.
+     * Not zeroed between uses.
+     */
+    private static final class Workspace implements AutoCloseable {
+        private Arena arena;
+        private MemorySegment buffer = MemorySegment.NULL;
+
+        SegmentAllocator slices(long bytes) {
+            if (buffer.byteSize() < bytes) {
+                if (arena != null) arena.close();
+                arena = Arena.ofShared();
+                buffer = arena.allocate(bytes, 64);
+            }
+            return SegmentAllocator.slicingAllocator(buffer);
+        }
+
+        @Override
+        public void close() {
+            if (arena != null) arena.close();
+            arena = null;
+            buffer = MemorySegment.NULL;
+        }
     }
 
     private int[] allocate(List<Group> groups, int layers, int budget, int[] maxRanks) {

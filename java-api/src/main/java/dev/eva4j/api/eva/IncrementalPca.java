@@ -3,6 +3,7 @@ package dev.eva4j.api.eva;
 import dev.eva4j.spi.DType;
 import dev.eva4j.spi.TopKProblem;
 import java.lang.foreign.Arena;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -115,12 +116,12 @@ public final class IncrementalPca {
      * @param x    n_t x d float32 rows
      * @param warm whether to hand the current components to the backend as a warm start
      */
-    public Step prepare(MemorySegment x, int rows, Arena arena, long seed, boolean warm) {
+    public Step prepare(MemorySegment x, int rows, SegmentAllocator arena, long seed, boolean warm) {
         if (rows < k) throw new IllegalArgumentException("a step needs at least k = " + k + " rows, got " + rows);
         ValueLayout el = f64 ? D : F;
         long nTot = n + rows;
         int mRows = n == 0 ? rows : k + rows + 1;
-        MemorySegment m = arena.allocate(el, (long) mRows * d);
+        MemorySegment m = arena.allocate((long) mRows * d * el.byteSize(), 64);
         int r0 = 0;
         if (n > 0) { // diag(S) V (in float32 mode: a product of two float32 values, rounded once, as float32 would)
             for (int i = 0; i < k; i++) {
@@ -133,15 +134,19 @@ public final class IncrementalPca {
         // blocks of columns run in parallel for large batches, each column's sums in row order: the same numbers
         // whether or not it runs in parallel.
         double[] sum = new double[d], batchMean = new double[d], m2 = new double[d], comp = new double[d];
-        int blocks = (d + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
-        boolean parallel = blocks > 1 && x.isNative() && (long) rows * d >= PARALLEL_ELEMENTS
-                && Runtime.getRuntime().availableProcessors() > 1;
+        int cores = Runtime.getRuntime().availableProcessors();
+        boolean parallel = cores > 1 && d >= 2 * MIN_BLOCK && x.isNative() && (long) rows * d >= PARALLEL_ELEMENTS;
+        // one block per core (widths multiples of 16 columns), or all columns at once
+        int blocks = parallel ? Math.min(cores, d / MIN_BLOCK) : 1;
+        int[] edges = new int[blocks + 1];
+        for (int b = 1; b < blocks; b++) edges[b] = (int) ((long) d * b / blocks) / 16 * 16;
+        edges[blocks] = d;
         MemorySegment xs = parallel ? anyThread(x) : x, ms = parallel ? anyThread(m) : m;
         int first = r0;
-        java.util.function.IntConsumer block = bi -> columns(xs, ms, rows, first, bi * COLUMN_BLOCK,
-                Math.min(d, (bi + 1) * COLUMN_BLOCK), sum, batchMean, m2, comp);
+        java.util.function.IntConsumer block = bi -> columns(xs, ms, rows, first, edges[bi], edges[bi + 1], sum,
+                batchMean, m2, comp);
         if (parallel) java.util.stream.IntStream.range(0, blocks).parallel().forEach(block);
-        else for (int bi = 0; bi < blocks; bi++) block.accept(bi);
+        else block.accept(0);
         for (int j = 0; j < d; j++) if (!Double.isFinite(sum[j])) throw nonFinite(x, rows, j);
         for (int j = 0; j < d; j++) m2[j] -= comp[j] * comp[j] / rows;
         double[] newMean = new double[d], newVar = new double[d];
@@ -174,36 +179,79 @@ public final class IncrementalPca {
     private void columns(MemorySegment x, MemorySegment m, int rows, int r0, int c0, int c1, double[] sum,
                          double[] batchMean, double[] m2, double[] comp) {
         int w = c1 - c0;
-        float[] row = new float[w];
-        for (long i = 0; i < rows; i++) {
-            MemorySegment.copy(x, F, (i * d + c0) * 4, row, 0, w);
-            for (int j = 0; j < w; j++) sum[c0 + j] += row[j];
+        // rows are copied ROWS_PER_COPY at a time when the block spans whole rows (one copy, not one per row); the
+        // loops below run over plain arrays so that the JIT vectorises them. Each column still sums its rows in row
+        // order: the same numbers for any block width.
+        int per = w == d ? Math.max(1, ROWS_PER_COPY) : 1;
+        float[] buf = new float[per * w];
+        double[] s = new double[w];
+        for (int i0 = 0; i0 < rows; i0 += per) {
+            int n = Math.min(per, rows - i0);
+            load(x, i0, n, c0, w, buf);
+            for (int r = 0; r < n; r++) addRow(s, buf, r * w, w);
         }
-        for (int j = c0; j < c1; j++) if (!Double.isFinite(sum[j])) return; // reported by the caller
-        for (int j = c0; j < c1; j++) batchMean[j] = sum[j] / rows;
-        float[] centered = f64 ? null : new float[w];
-        double[] centered64 = f64 ? new double[w] : null;
-        for (long i = 0; i < rows; i++) {
-            MemorySegment.copy(x, F, (i * d + c0) * 4, row, 0, w);
-            for (int j = 0; j < w; j++) {
-                double t = row[j] - batchMean[c0 + j];
-                m2[c0 + j] += t * t;
-                comp[c0 + j] += t;
-                if (f64) centered64[j] = t;
-                else centered[j] = (float) t;
+        System.arraycopy(s, 0, sum, c0, w);
+        for (int j = 0; j < w; j++) if (!Double.isFinite(s[j])) return; // reported by the caller
+        double[] mu = new double[w], sq = new double[w], cp = new double[w];
+        for (int j = 0; j < w; j++) mu[j] = s[j] / rows;
+        float[] out = f64 ? null : new float[per * w];
+        double[] out64 = f64 ? new double[per * w] : null;
+        for (int i0 = 0; i0 < rows; i0 += per) {
+            int n = Math.min(per, rows - i0);
+            load(x, i0, n, c0, w, buf);
+            for (int r = 0; r < n; r++) {
+                if (f64) centre64(buf, r * w, w, mu, sq, cp, out64);
+                else centre32(buf, r * w, w, mu, sq, cp, out);
             }
-            if (f64) MemorySegment.copy(centered64, 0, m, D, ((r0 + i) * d + c0) * 8, w);
-            else MemorySegment.copy(centered, 0, m, F, ((r0 + i) * d + c0) * 4, w);
+            for (int r = 0; r < n; r++) {
+                long dst = (long) (r0 + i0 + r) * d + c0;
+                if (f64) MemorySegment.copy(out64, r * w, m, D, dst * 8, w);
+                else MemorySegment.copy(out, r * w, m, F, dst * 4, w);
+            }
+        }
+        System.arraycopy(mu, 0, batchMean, c0, w);
+        System.arraycopy(sq, 0, m2, c0, w);
+        System.arraycopy(cp, 0, comp, c0, w);
+    }
+
+    /** Rows [i0, i0 + n), columns [c0, c0 + w) of x into buf (n x w). */
+    private void load(MemorySegment x, int i0, int n, int c0, int w, float[] buf) {
+        if (w == d) MemorySegment.copy(x, F, (long) i0 * d * 4, buf, 0, n * w);
+        else for (int r = 0; r < n; r++) MemorySegment.copy(x, F, ((long) (i0 + r) * d + c0) * 4, buf, r * w, w);
+    }
+
+    private static void addRow(double[] s, float[] row, int off, int w) {
+        for (int j = 0; j < w; j++) s[j] += row[off + j];
+    }
+
+    private static void centre32(float[] row, int off, int w, double[] mu, double[] sq, double[] cp, float[] out) {
+        for (int j = 0; j < w; j++) {
+            double t = row[off + j] - mu[j];
+            sq[j] += t * t;
+            cp[j] += t;
+            out[off + j] = (float) t;
         }
     }
+
+    private static void centre64(float[] row, int off, int w, double[] mu, double[] sq, double[] cp, double[] out) {
+        for (int j = 0; j < w; j++) {
+            double t = row[off + j] - mu[j];
+            sq[j] += t * t;
+            cp[j] += t;
+            out[off + j] = t;
+        }
+    }
+
+    /** Rows per bulk copy of a step's statistics when a column block spans whole rows. */
+    private static final int ROWS_PER_COPY = 16;
 
     /** The same memory, usable from any thread (the caller's arena outlives the parallel work). */
     private static MemorySegment anyThread(MemorySegment s) {
         return MemorySegment.ofAddress(s.address()).reinterpret(s.byteSize());
     }
 
-    /** Columns per task of a parallel {@link #prepare}. */
-    private static final int COLUMN_BLOCK = 64;
+    /** Fewest columns per task of a parallel {@link #prepare}. */
+    private static final int MIN_BLOCK = 64;
     /** Below this many elements a step's statistics are computed on the calling thread. */
     private static final long PARALLEL_ELEMENTS = 1 << 16;
 

@@ -81,7 +81,7 @@ final class NormOps {
                 acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DS, 1));
             }
         }
-        double s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        double s = VectorOps.sumLanes(acc0.add(acc1));
         for (; c < C; c++) s += row[c];
         return s;
     }
@@ -99,7 +99,7 @@ final class NormOps {
                 acc1 = d1.fma(d1, acc1);
             }
         }
-        double s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        double s = VectorOps.sumLanes(acc0.add(acc1));
         for (; c < C; c++) {
             double d = row[c] - mu;
             s += d * d;

@@ -194,6 +194,28 @@ final class VectorOps {
     }
 
     /**
+     * The lanes of v summed in float64 in lane order. Not {@code reduceLanes(ADD)}: its order is left to the
+     * implementation, and the JIT-compiled reduction (a tree) and the interpreter's (lane by lane) round differently,
+     * so results would depend on whether the code had been compiled yet.
+     */
+    static double sumLanes(FloatVector v) {
+        float[] lanes = new float[v.length()];
+        v.intoArray(lanes, 0);
+        double s = 0;
+        for (float x : lanes) s += x;
+        return s;
+    }
+
+    /** As {@link #sumLanes(FloatVector)}. */
+    static double sumLanes(jdk.incubator.vector.DoubleVector v) {
+        double[] lanes = new double[v.length()];
+        v.intoArray(lanes, 0);
+        double s = 0;
+        for (double x : lanes) s += x;
+        return s;
+    }
+
+    /**
      * Softmax of the {@code k} floats from index {@code base} (max-subtracted; a row of -inf gives zeros): {@link #exp}
      * on whole vectors, summed in float32 lanes over blocks of 16 vectors and the block sums in float64, Math.exp on
      * the tail.
@@ -217,7 +239,7 @@ final class VectorOps {
                 e.intoMemorySegment(out, (base + i) * Float.BYTES, NATIVE);
                 block = block.add(e);
             }
-            sum += block.reduceLanes(VectorOperators.ADD);
+            sum += sumLanes(block);
         }
         for (; i < k; i++) {
             float e = (float) Math.exp(inp.getAtIndex(F32, base + i) - max);

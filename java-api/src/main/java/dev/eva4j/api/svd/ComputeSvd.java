@@ -148,16 +148,17 @@ public final class ComputeSvd {
             for (int i = 0; i < n; i++) MemorySegment.copy(g, i * (q - first), omega, F, ((long) i * q + first) * 4, q - first);
             MemorySegment y = arena.allocate(F, (long) m * q); // m x q
             MemorySegment z = arena.allocate(F, (long) n * q); // n x q
+            MemorySegment tmp = arena.allocate(F, (long) Math.max(m, n) * q);
             // the bases inside the power iterations only carry a span forward: one CholeskyQR pass is enough when it
             // succeeds (it leaves an orthogonality error below ~1e-3, see CHOLESKY_MIN_PIVOT); the last one, which
             // B = Q^T A needs orthonormal, gets both passes
             compute.sgemm(Transpose.NO, Transpose.NO, m, q, n, 1f, a, n, omega, q, 0f, y, q);
-            orthonormalize(y, m, q, arena, powerIterations == 0);
+            orthonormalize(y, m, q, arena, tmp, powerIterations == 0);
             for (int it = 0; it < powerIterations; it++) {
                 compute.sgemm(Transpose.YES, Transpose.NO, n, q, m, 1f, a, n, y, q, 0f, z, q); // A^T Q
-                orthonormalize(z, n, q, arena, false);
+                orthonormalize(z, n, q, arena, tmp, false);
                 compute.sgemm(Transpose.NO, Transpose.NO, m, q, n, 1f, a, n, z, q, 0f, y, q); // A Z
-                orthonormalize(y, m, q, arena, it == powerIterations - 1);
+                orthonormalize(y, m, q, arena, tmp, it == powerIterations - 1);
             }
             // B = Q^T A (q x n) is wide: decompose B^T = A^T Q (n x q, tall) instead, see exact()
             MemorySegment bt = arena.allocate(F, (long) n * q);
@@ -180,39 +181,45 @@ public final class ComputeSvd {
 
     /**
      * Y (rows x q) <- an orthonormal basis of its column span: CholeskyQR2 (two passes of Y <- Y R^-1 with G = Y^T Y =
-     * R^T R in float64, columns scaled to unit norm first); a pass whose Gram matrix is too close to singular for
+     * R^T R in float64, columns scaled to unit norm); a pass whose Gram matrix is too close to singular for
      * Cholesky uses its float64 eigen-decomposition instead, Y <- Y W diag(w)^-1/2 with null directions dropped.
      */
     void orthonormalize(MemorySegment y, int rows, int q, Arena arena) {
-        orthonormalize(y, rows, q, arena, true);
+        orthonormalize(y, rows, q, arena, arena.allocate(F, (long) rows * q), true);
     }
 
-    /** @param last false: one Cholesky pass suffices (a basis that only carries a span to the next GEMM) */
-    private void orthonormalize(MemorySegment y, int rows, int q, Arena arena, boolean last) {
+    /**
+     * @param tmp  rows x q floats of scratch
+     * @param last false: one Cholesky pass suffices (a basis that only carries a span to the next GEMM)
+     */
+    private void orthonormalize(MemorySegment y, int rows, int q, Arena arena, MemorySegment tmp, boolean last) {
         MemorySegment gram = arena.allocate(F, (long) q * q);
         MemorySegment gd = arena.allocate(ValueLayout.JAVA_DOUBLE, (long) q * q);
         MemorySegment w = arena.allocate(ValueLayout.JAVA_DOUBLE, q);
         MemorySegment t = arena.allocate(F, (long) q * q);
-        MemorySegment tmp = arena.allocate(F, (long) rows * q);
-        float[] row = new float[q];
-        double[] g = new double[q * q];
+        double[] g = new double[q * q], scale = new double[q];
         float[] tv = new float[q * q];
+        boolean rescaled = false;
         for (int pass = 0; pass < 2; pass++) {
-            // scale columns to unit norm first: the Gram matrix of a power-iterated sketch is badly scaled
-            double[] norm = new double[q];
-            for (long i = 0; i < rows; i++) {
-                MemorySegment.copy(y, F, i * q * 4, row, 0, q);
-                for (int j = 0; j < q; j++) norm[j] += (double) row[j] * row[j];
-            }
-            for (int j = 0; j < q; j++) norm[j] = norm[j] > 0 ? 1 / Math.sqrt(norm[j]) : 0;
-            for (long i = 0; i < rows; i++) {
-                MemorySegment.copy(y, F, i * q * 4, row, 0, q);
-                for (int j = 0; j < q; j++) row[j] = (float) (row[j] * norm[j]);
-                MemorySegment.copy(row, 0, y, F, i * q * 4, q);
-            }
             compute.sgemm(Transpose.YES, Transpose.NO, q, q, rows, 1f, y, q, y, q, 0f, gram, q); // G = Y^T Y
             for (int i = 0; i < q * q; i++) g[i] = gram.getAtIndex(F, i);
-            if (choleskyInverse(g, q, tv)) { // G = R^T R, well conditioned: Y R^-1 (the common case, no LAPACK call)
+            // columns scaled to unit norm (the Gram matrix of a power-iterated sketch is badly scaled): G <- D G D
+            // here, and D folded into the factor that multiplies Y, instead of a pass over Y
+            boolean finite = true;
+            for (int j = 0; j < q; j++) {
+                double dj = g[j * q + j];
+                finite &= Double.isFinite(dj);
+                scale[j] = dj > 0 ? 1 / Math.sqrt(dj) : 0;
+            }
+            if (!finite && !rescaled) { // squared norms beyond float range: scale Y itself first, then form G again
+                scaleColumns(y, rows, q);
+                rescaled = true;
+                pass--;
+                continue;
+            }
+            for (int i = 0; i < q; i++) for (int j = 0; j < q; j++) g[i * q + j] *= scale[i] * scale[j];
+            if (choleskyInverse(g, q, tv)) { // G = R^T R, well conditioned: Y D R^-1 (the common case, no LAPACK call)
+                for (int i = 0; i < q; i++) for (int j = 0; j < q; j++) tv[i * q + j] = (float) (tv[i * q + j] * scale[i]);
                 MemorySegment.copy(tv, 0, t, F, 0, q * q);
                 compute.sgemm(Transpose.NO, Transpose.NO, rows, q, q, 1f, y, q, t, q, 0f, tmp, q);
                 y.copyFrom(tmp.asSlice(0, 4L * rows * q));
@@ -225,12 +232,28 @@ public final class ComputeSvd {
             double wMax = Math.max(w.getAtIndex(ValueLayout.JAVA_DOUBLE, q - 1), 0);
             for (int j = 0; j < q; j++) {
                 double lambda = w.getAtIndex(ValueLayout.JAVA_DOUBLE, j);
-                double scale = lambda > wMax * 1e-12 && lambda > 0 ? 1 / Math.sqrt(lambda) : 0; // drop null directions
-                for (int i = 0; i < q; i++) tv[i * q + j] = (float) (g[i * q + j] * scale);
+                double inv = lambda > wMax * 1e-12 && lambda > 0 ? 1 / Math.sqrt(lambda) : 0; // drop null directions
+                for (int i = 0; i < q; i++) tv[i * q + j] = (float) (scale[i] * g[i * q + j] * inv);
             }
             MemorySegment.copy(tv, 0, t, F, 0, q * q);
-            compute.sgemm(Transpose.NO, Transpose.NO, rows, q, q, 1f, y, q, t, q, 0f, tmp, q); // Y W diag(w)^-1/2
+            compute.sgemm(Transpose.NO, Transpose.NO, rows, q, q, 1f, y, q, t, q, 0f, tmp, q); // Y D W diag(w)^-1/2
             y.copyFrom(tmp.asSlice(0, 4L * rows * q));
+        }
+    }
+
+    /** Scales Y's columns to unit norm (zero columns stay zero), with norms summed in float64. */
+    private static void scaleColumns(MemorySegment y, int rows, int q) {
+        float[] row = new float[q];
+        double[] norm = new double[q];
+        for (long i = 0; i < rows; i++) {
+            MemorySegment.copy(y, F, i * q * 4, row, 0, q);
+            for (int j = 0; j < q; j++) norm[j] += (double) row[j] * row[j];
+        }
+        for (int j = 0; j < q; j++) norm[j] = norm[j] > 0 && Double.isFinite(norm[j]) ? 1 / Math.sqrt(norm[j]) : 0;
+        for (long i = 0; i < rows; i++) {
+            MemorySegment.copy(y, F, i * q * 4, row, 0, q);
+            for (int j = 0; j < q; j++) row[j] = (float) (row[j] * norm[j]);
+            MemorySegment.copy(row, 0, y, F, i * q * 4, q);
         }
     }
 

@@ -17,7 +17,9 @@ final class Rotations {
             acc0 = DoubleVector.fromArray(S, x, i).fma(DoubleVector.fromArray(S, y, i), acc0);
             acc1 = DoubleVector.fromArray(S, x, i + step).fma(DoubleVector.fromArray(S, y, i + step), acc1);
         }
-        double sum = acc0.add(acc1).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        double[] lanes = acc0.add(acc1).toArray(); // in lane order: reduceLanes(ADD) rounds differently when compiled
+        double sum = 0;
+        for (double l : lanes) sum += l;
         for (; i < len; i++) sum = Math.fma(x[i], y[i], sum);
         return sum;
     }

@@ -145,6 +145,32 @@ class ComputeSvdTest {
         }
     }
 
+    /**
+     * Entries near 1e20 (2^67 times a planted matrix, an exact scaling): the sketch's squared column norms overflow
+     * float32, so its Gram matrix cannot be formed as is. Every mode must still find the planted components, with
+     * the singular values scaled by 2^67.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void valuesWhoseSquaresOverflowFloat32(Mode mode) {
+        int m = 300, n = 128, k = 8;
+        double scale = Math.scalb(1.0, 67);
+        Reference ref = gapped(m, n, k);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment big = arena.allocate(F, (long) m * n);
+            for (long i = 0; i < (long) m * n; i++) big.setAtIndex(F, i, (float) (ref.a().getAtIndex(F, i) * scale));
+            double[] s = ref.s().clone();
+            for (int i = 0; i < s.length; i++) s[i] *= scale;
+            Reference scaled = new Reference(m, n, big, s, ref.vt());
+            MemorySegment warm = mode == Mode.WARM ? SvdFixtures.perturbedComponents(arena, ref, k, 0.05, 3) : MemorySegment.NULL;
+            TopKProblem p = SvdFixtures.problem(arena, m, n, k, big, warm, 5);
+            svd.topK(List.of(p), mode);
+            for (float v : p.vt().toArray(F)) assertTrue(Float.isFinite(v), mode + ": non-finite component");
+            assertAccurate(mode + " x 2^67", scaled, p, mode == Mode.WARM ? SvdFixtures.WARM_SV_TOL : SV_TOL,
+                    mode == Mode.WARM ? SvdFixtures.WARM_COS_MIN : COS_MIN);
+        }
+    }
+
     static Stream<Arguments> steepCases() {
         return Stream.of(Mode.values()).flatMap(mode -> Stream.of(Arguments.of(mode, 8), Arguments.of(mode, 32)));
     }
