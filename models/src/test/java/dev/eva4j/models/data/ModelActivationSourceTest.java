@@ -202,4 +202,50 @@ class ModelActivationSourceTest {
             }
         }
     }
+
+    /**
+     * The source keeps its row buffers between batches and fills them afresh: each batch's rows must be exactly the
+     * real-token rows a plain pass reports (padding dropped, runs of real tokens copied whole), also when the
+     * requested groups change between batches, so that a buffer last used for one width now holds another's rows,
+     * and when a later batch has fewer real tokens than an earlier one.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"bert", "llama"})
+    void reusedRowBuffersHoldExactlyEachBatchsRealTokenRows(String arch) throws Exception {
+        Path data = data(24, 5);
+        try (TransformerModel model = load(arch);
+                ModelActivationSource source = new ModelActivationSource(model, model.linears(),
+                        new BatchReader(data, null, 4, 16, false, -100));
+                BatchReader again = new BatchReader(data, null, 4, 16, false, -100)) {
+            List<String> hooked = new ArrayList<>();
+            for (List<String> g : model.equalInputGroups()) hooked.add(g.getFirst());
+            for (LinearModule l : model.linears()) {
+                if (model.equalInputGroups().stream().noneMatch(g -> g.contains(l.path()))) hooked.add(l.path());
+            }
+            List<Set<String>> requests = List.of(Set.copyOf(hooked), Set.of(hooked.getLast()), Set.copyOf(hooked),
+                    Set.of(hooked.getFirst(), hooked.getLast()), Set.copyOf(hooked), Set.copyOf(hooked));
+            for (Set<String> request : requests) {
+                source.request(request);
+                Map<String, Rows> got = source.next();
+                Batch batch = again.next();
+                Recorder plain = new Recorder();
+                model.collect(batch, request, plain);
+                assertEquals(request, got.keySet());
+                for (String module : request) {
+                    float[] all = plain.seen.get(module);
+                    Rows rows = got.get(module);
+                    int dIn = rows.dim(), real = 0;
+                    float[] expected = new float[all.length];
+                    for (int i = 0; i < batch.tokenMask().length; i++) {
+                        if (batch.tokenMask()[i] == 0) continue;
+                        System.arraycopy(all, i * dIn, expected, real * dIn, dIn);
+                        real++;
+                    }
+                    assertEquals(real, rows.count(), module);
+                    float[] actual = rows.data().asSlice(0, 4L * real * dIn).toArray(ValueLayout.JAVA_FLOAT);
+                    assertArrayEquals(java.util.Arrays.copyOf(expected, real * dIn), actual, module);
+                }
+            }
+        }
+    }
 }
