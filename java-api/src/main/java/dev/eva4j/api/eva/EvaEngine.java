@@ -22,7 +22,7 @@ import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 
 /**
- * EVA over any {@link ActivationSource} (EVA-SPEC): incremental PCA per equal-input group, convergence by cosine
+ * EVA over any {@link ActivationSource} (docs/eva.md): incremental PCA per equal-input group, convergence by cosine
  * similarity against moving rank targets, redistribution by a {@link RankAllocator} after every step, and the LoRA A
  * matrices at the end. Memory is bounded by one batch plus the per-group state, whatever the data size: within a
  * step the groups are prepared, solved (one batched {@link SvdBackend#topK} call per chunk) and committed in chunks

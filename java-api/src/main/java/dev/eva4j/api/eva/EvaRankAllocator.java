@@ -7,7 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * EVA's rule (EVA-SPEC "Rank redistribution"): every layer offers its explained-variance ratios as candidates; the
+ * EVA's rule (docs/eva.md, "Convergence and ranks"): every layer offers its explained-variance ratios as candidates; the
  * {@code budget} largest across all layers are taken, and a layer's rank is how many of its own were taken (at most
  * its maximum). Equal values are ordered by layer, then by component index, so the result is deterministic.
  */

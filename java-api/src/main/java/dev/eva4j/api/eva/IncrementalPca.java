@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The running state of one equal-input group's incremental PCA (EVA-SPEC "Incremental PCA"): sample count, float64
+ * The running state of one equal-input group's incremental PCA (docs/eva.md, "One incremental-PCA step"): sample count, float64
  * mean and variance, and the top-k singular values and components. A step is split in two so that every group of a
  * forward pass can go to the SVD backend as one batch: {@link #prepare} builds the matrix M and the new statistics,
  * {@link #commit} takes the SVD's answer.
@@ -111,7 +111,7 @@ public final class IncrementalPca {
     }
 
     /**
-     * Builds M for a batch of rows (EVA-SPEC step 1-2). The caller must not pass fewer than k rows.
+     * Builds M for a batch of rows (docs/eva.md, "One incremental-PCA step", steps 1-2). The caller must not pass fewer than k rows.
      *
      * @param x    n_t x d float32 rows
      * @param warm whether to hand the current components to the backend as a warm start
@@ -256,7 +256,7 @@ public final class IncrementalPca {
     private static final long PARALLEL_ELEMENTS = 1 << 16;
 
     /**
-     * Adopts a solved step: sign-flips each component so its largest-magnitude entry is positive (EVA-SPEC step 4)
+     * Adopts a solved step: sign-flips each component so its largest-magnitude entry is positive (docs/eva.md, "One incremental-PCA step", step 4)
      * and computes the explained-variance ratios S_i^2 / sum_j(var_j * n_tot).
      *
      * @return per component, the cosine similarity with the previous component (null on the first step)
@@ -289,7 +289,7 @@ public final class IncrementalPca {
     }
 
     /**
-     * EVA-SPEC step 4: negates each of the k rows of {@code v} (k x d) whose largest-magnitude entry is negative
+     * docs/eva.md, "One incremental-PCA step", step 4: negates each of the k rows of {@code v} (k x d) whose largest-magnitude entry is negative
      * (the first such entry on ties), so that entry becomes positive.
      */
     static void flipSigns(double[] v, int k, int d) {
@@ -305,7 +305,7 @@ public final class IncrementalPca {
     }
 
     /**
-     * Merges another group state of the same shape into a fresh state (EVA-SPEC "Mergeable state"): the statistics
+     * Merges another group state of the same shape into a fresh state (docs/eva.md, "Mergeable states"): the statistics
      * combine exactly (Chan), the components through the SVD of [diag(S_a) V_a; diag(S_b) V_b; c] with the
      * mean-correction row c = sqrt(n_a n_b / n) (mean_a - mean_b). The problem is returned for the caller's backend.
      */
@@ -359,7 +359,7 @@ public final class IncrementalPca {
 
     /**
      * A snapshot of a state with components, to move between processes (Java-serialisable, a few times k x d values):
-     * what a partition of a distributed EVA run sends instead of its activation rows (EVA-SPEC "Mergeable state").
+     * what a partition of a distributed EVA run sends instead of its activation rows (docs/eva.md, "Mergeable states").
      * Arrays are owned by the record; do not change them.
      *
      * @param n          samples seen

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes an EVA result as a Hugging Face PEFT LoRA adapter folder (EVA-SPEC "Output"): {@code adapter_config.json},
+ * Writes an EVA result as a Hugging Face PEFT LoRA adapter folder (docs/eva.md, "Output"): {@code adapter_config.json},
  * {@code adapter_model.safetensors} (lora_A = EVA's components, lora_B = 0, float32; rank-0 layers absent) and eva4j's
  * {@code eva_report.json}. The folder appears all at once or not at all. A result holding a non-finite value (in an
  * A matrix, an alpha or an explained-variance ratio) is refused before anything is written.

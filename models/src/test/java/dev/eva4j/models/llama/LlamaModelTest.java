@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class LlamaModelTest {
     static final ComputeBackend BACKEND = cpuBackend();
-    /** float32 vs the float64 reference, relative to the largest logit (ARCHITECTURE.md's tolerance). */
+    /** float32 vs the float64 reference, relative to the largest logit (the tolerance in docs/architecture.md, "Numerics"). */
     static final double REFERENCE_TOLERANCE = 1e-5;
     /** Real-token logits under padding and batching, absolute. */
     static final double PADDING_TOLERANCE = 1e-5;

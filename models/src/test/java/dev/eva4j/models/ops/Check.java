@@ -11,7 +11,7 @@ import java.util.stream.Stream;
 
 /** Test helpers: random inputs with a fixed seed, the backends to run over, a relative comparison that explains itself. */
 public final class Check {
-    /** float32 vs float64 reference (ARCHITECTURE.md). */
+    /** float32 vs float64 reference (docs/architecture.md, "Numerics"). */
     public static final double TOLERANCE = 1e-5;
 
     private Check() {}

@@ -145,7 +145,7 @@ class EvaEngineTest {
         }
     }
 
-    /** EVA-SPEC step 4: whatever signs the SVD returns, each component's largest-magnitude entry ends positive. */
+    /** docs/eva.md, "One incremental-PCA step", step 4: whatever signs the SVD returns, each component's largest-magnitude entry ends positive. */
     @Test
     void signFlipMakesEachComponentsLargestEntryPositive() throws Exception {
         int d = 20;
@@ -170,7 +170,7 @@ class EvaEngineTest {
 
     /**
      * A layer that converged at a small rank stops receiving rows; when a later redistribution raises its rank past
-     * its converged components it resumes (EVA-SPEC "Convergence"). The allocator is scripted: layer "a" gets
+     * its converged components it resumes (docs/eva.md, "Convergence and ranks"). The allocator is scripted: layer "a" gets
      * rank 1 for the first 3 allocations, then 3.
      */
     @Test

@@ -86,7 +86,7 @@ class StateSourceEngineTest {
 
     /**
      * With k = d nothing is truncated: a batch's state holds all of its information, so absorbing round states gives
-     * what stepping over the rows gives (EVA-SPEC "Mergeable state"), in float64 up to rounding.
+     * what stepping over the rows gives (docs/eva.md, "Mergeable states"), in float64 up to rounding.
      */
     @Test
     void absorbingFullRankStatesEqualsSteppingOverTheRows() throws Exception {
