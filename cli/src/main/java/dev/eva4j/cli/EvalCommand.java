@@ -82,7 +82,7 @@ final class EvalCommand implements Callable<Integer> {
                 throw new UserException(model + ": model type '" + m.modelType() + "' has no causal-LM head; --task lm "
                         + "needs a Llama-family model (use --task classify with {\"text\", \"label\"} data)");
             }
-            Path tokFile = tokenizer != null ? tokenizer : ModelRun.findTokenizer(model);
+            Path tokFile = tokenizer != null ? tokenizer : HfTokenizer.find(model);
             if (tokFile != null && !Files.isRegularFile(tokFile)) throw new NoSuchFileException(tokFile.toString());
             try (Lora layers = lora == null ? null : new Lora(m.kernels(), lora.modules(m.linears()), 0f, 0);
                  HfTokenizer tok = tokFile == null ? null : HfTokenizer.load(tokFile, Math.max(2, maxLength));

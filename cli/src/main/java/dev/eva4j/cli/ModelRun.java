@@ -18,7 +18,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
-import java.util.stream.Stream;
 
 /** A model loaded for EVA: the compute backend, the model (chosen loader by {@code supports}) and its tokenizer. */
 final class ModelRun implements AutoCloseable {
@@ -55,18 +54,7 @@ final class ModelRun implements AutoCloseable {
             tm.close();
             throw new NoSuchFileException(tokenizerFile.toString());
         }
-        return new ModelRun(compute, tm, tokenizerFile != null ? tokenizerFile : findTokenizer(path));
-    }
-
-    /** tokenizer.json in the model folder (or beside the ONNX file), else the one *tokenizer.json there, else none. */
-    static Path findTokenizer(Path model) throws IOException {
-        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
-        Path std = dir.resolve("tokenizer.json");
-        if (Files.isRegularFile(std)) return std;
-        try (Stream<Path> s = Files.list(dir)) {
-            List<Path> found = s.filter(p -> p.getFileName().toString().endsWith("tokenizer.json")).toList();
-            return found.size() == 1 ? found.getFirst() : null;
-        }
+        return new ModelRun(compute, tm, tokenizerFile != null ? tokenizerFile : HfTokenizer.find(path));
     }
 
     TransformerModel model() {

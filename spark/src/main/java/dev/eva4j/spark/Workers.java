@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Stream;
 
 /**
  * What one executor JVM holds for distributed EVA: the providers of a backend choice, and each model loaded once per
@@ -102,24 +101,13 @@ final class Workers {
         }
         try {
             List<LinearModule> targets = Targets.select(tm.linears(), spec.targets());
-            Path tok = spec.tokenizer() != null ? Path.of(spec.tokenizer()) : findTokenizer(path);
+            Path tok = spec.tokenizer() != null ? Path.of(spec.tokenizer()) : HfTokenizer.find(path);
             if (tok != null && !Files.isRegularFile(tok)) throw new java.nio.file.NoSuchFileException(tok.toString());
             HfTokenizer tokenizer = tok == null ? null : HfTokenizer.load(tok, Math.max(2, spec.maxLength()));
             return new Loaded(tm, targets, tokenizer);
         } catch (IOException | RuntimeException e) {
             tm.close();
             throw e;
-        }
-    }
-
-    /** tokenizer.json in the model folder (or beside the ONNX file), else the one *tokenizer.json there, else none. */
-    static Path findTokenizer(Path model) throws IOException {
-        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
-        Path std = dir.resolve("tokenizer.json");
-        if (Files.isRegularFile(std)) return std;
-        try (Stream<Path> s = Files.list(dir)) {
-            List<Path> found = s.filter(p -> p.getFileName().toString().endsWith("tokenizer.json")).toList();
-            return found.size() == 1 ? found.getFirst() : null;
         }
     }
 

@@ -182,7 +182,7 @@ public final class IncrementalPca {
         // rows are copied ROWS_PER_COPY at a time when the block spans whole rows (one copy, not one per row); the
         // loops below run over plain arrays so that the JIT vectorises them. Each column still sums its rows in row
         // order: the same numbers for any block width.
-        int per = w == d ? Math.max(1, ROWS_PER_COPY) : 1;
+        int per = w == d ? ROWS_PER_COPY : 1;
         float[] buf = new float[per * w];
         double[] s = new double[w];
         for (int i0 = 0; i0 < rows; i0 += per) {

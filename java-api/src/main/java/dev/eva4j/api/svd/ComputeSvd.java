@@ -201,12 +201,7 @@ public final class ComputeSvd {
      * Y (rows x q) <- an orthonormal basis of its column span: CholeskyQR2 (two passes of Y <- Y R^-1 with G = Y^T Y =
      * R^T R in float64, columns scaled to unit norm); a pass whose Gram matrix is too close to singular for
      * Cholesky uses its float64 eigen-decomposition instead, Y <- Y W diag(w)^-1/2 with null directions dropped.
-     */
-    void orthonormalize(MemorySegment y, int rows, int q, Arena arena) {
-        orthonormalize(y, rows, q, arena, arena.allocate(F, (long) rows * q), true);
-    }
-
-    /**
+     *
      * @param tmp  rows x q floats of scratch
      * @param last false: one Cholesky pass suffices (a basis that only carries a span to the next GEMM)
      */

@@ -36,6 +36,20 @@ public final class HfTokenizer implements AutoCloseable {
     }
 
     /**
+     * The tokenizer of a model: {@code tokenizer.json} in the model folder (or beside an ONNX file), else the one
+     * {@code *tokenizer.json} there, else null.
+     */
+    public static Path find(Path model) throws IOException {
+        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+        Path std = dir.resolve("tokenizer.json");
+        if (Files.isRegularFile(std)) return std;
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            List<Path> found = s.filter(p -> p.getFileName().toString().endsWith("tokenizer.json")).toList();
+            return found.size() == 1 ? found.getFirst() : null;
+        }
+    }
+
+    /**
      * Loads {@code path} (a {@code tokenizer.json} file, or a folder holding one). Texts are truncated to
      * {@code maxLength} tokens, special tokens included. A missing or unreadable file is an
      * {@link IllegalArgumentException} with a one-line message.
