@@ -110,6 +110,30 @@ public final class IncrementalPca {
         else m.setAtIndex(F, index, (float) v);
     }
 
+    /** m[index, index + v.length) = v, in the state's precision (rounded to float32 in float32 mode); one bulk copy. */
+    private void putAll(MemorySegment m, long index, double[] v) {
+        if (f64) {
+            MemorySegment.copy(v, 0, m, D, index * 8, v.length);
+        } else {
+            float[] f = new float[v.length];
+            for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+            MemorySegment.copy(f, 0, m, F, index * 4, f.length);
+        }
+    }
+
+    /** The first {@code count} values of m, in the state's precision, as doubles; one bulk copy. */
+    private double[] getAll(MemorySegment m, int count) {
+        double[] v = new double[count];
+        if (f64) {
+            MemorySegment.copy(m, D, 0, v, 0, count);
+        } else {
+            float[] f = new float[count];
+            MemorySegment.copy(m, F, 0, f, 0, count);
+            for (int i = 0; i < count; i++) v[i] = f[i];
+        }
+        return v;
+    }
+
     /**
      * Builds M for a batch of rows (docs/eva.md, "One incremental-PCA step", steps 1-2). The caller must not pass fewer than k rows.
      *
@@ -124,9 +148,11 @@ public final class IncrementalPca {
         MemorySegment m = arena.allocate((long) mRows * d * el.byteSize(), 64);
         int r0 = 0;
         if (n > 0) { // diag(S) V (in float32 mode: a product of two float32 values, rounded once, as float32 would)
+            double[] sv = new double[k * d];
             for (int i = 0; i < k; i++) {
-                for (int j = 0; j < d; j++) put(m, (long) i * d + j, singularValues[i] * components[i * d + j]);
+                for (int j = 0; j < d; j++) sv[i * d + j] = singularValues[i] * components[i * d + j];
             }
+            putAll(m, 0, sv);
             r0 = k;
         }
         // batch statistics in float64 (Chan et al.): per column, the sum, then one pass that writes the centred rows
@@ -162,14 +188,15 @@ public final class IncrementalPca {
         }
         if (n > 0) { // mean-correction row
             double factor = Math.sqrt((double) n / nTot * rows);
-            long dst = (long) (r0 + rows) * d;
-            for (int j = 0; j < d; j++) put(m, dst + j, factor * (mean[j] - batchMean[j]));
+            double[] c = new double[d];
+            for (int j = 0; j < d; j++) c[j] = factor * (mean[j] - batchMean[j]);
+            putAll(m, (long) (r0 + rows) * d, c);
         }
         MemorySegment s = arena.allocate(el, k), vt = arena.allocate(el, (long) k * d);
         MemorySegment warmStart = MemorySegment.NULL;
         if (warm && components != null) {
             warmStart = arena.allocate(el, (long) k * d);
-            for (int i = 0; i < k * d; i++) put(warmStart, i, components[i]);
+            putAll(warmStart, 0, components);
         }
         return new Step(new TopKProblem(mRows, d, k, m, s, vt, warmStart, seed, f64 ? DType.F64 : DType.F32),
                 nTot, newMean, newVar);
@@ -266,9 +293,7 @@ public final class IncrementalPca {
         if ((p.dtype() == DType.F64) != f64) {
             throw new IllegalArgumentException("a " + p.dtype() + " step cannot be committed to a " + (f64 ? "float64" : "float32") + " state");
         }
-        double[] s = new double[k], v = new double[k * d];
-        for (int i = 0; i < k; i++) s[i] = f64 ? p.singularValues().getAtIndex(D, i) : p.singularValues().getAtIndex(F, i);
-        for (int i = 0; i < k * d; i++) v[i] = f64 ? p.vt().getAtIndex(D, i) : p.vt().getAtIndex(F, i);
+        double[] s = getAll(p.singularValues(), k), v = getAll(p.vt(), k * d);
         flipSigns(v, k, d);
         double[] sims = null;
         if (components != null) {

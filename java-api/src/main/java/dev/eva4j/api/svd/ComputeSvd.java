@@ -130,11 +130,11 @@ public final class ComputeSvd {
         MemorySegment s = arena.allocate(F, r), u = arena.allocate(F, (long) n * r), vt = arena.allocate(F, (long) r * r);
         compute.sgesdd(n, r, at, s, u, vt);
         MemorySegment.copy(s, 0, p.singularValues(), 0, 4L * k);
-        float[] row = new float[n];
-        for (int i = 0; i < k; i++) { // vt_out[i][j] = u[j][i]
-            for (int j = 0; j < n; j++) row[j] = u.getAtIndex(F, (long) j * r + i);
-            MemorySegment.copy(row, 0, p.vt(), F, (long) i * n * 4, n);
-        }
+        // vt_out[i][j] = u[j][i], through heap arrays (bulk copies, no per-element segment access)
+        float[] ua = new float[n * r], rows = new float[k * n];
+        MemorySegment.copy(u, F, 0, ua, 0, n * r);
+        for (int j = 0; j < n; j++) for (int i = 0; i < k; i++) rows[i * n + j] = ua[j * r + i];
+        MemorySegment.copy(rows, 0, p.vt(), F, 0, k * n);
     }
 
     /** dst (cols x rows) = src (rows x cols) transposed. */
@@ -211,11 +211,12 @@ public final class ComputeSvd {
         MemorySegment w = arena.allocate(ValueLayout.JAVA_DOUBLE, q);
         MemorySegment t = arena.allocate(F, (long) q * q);
         double[] g = new double[q * q], scale = new double[q];
-        float[] tv = new float[q * q];
+        float[] tv = new float[q * q], gv = new float[q * q];
         boolean rescaled = false;
         for (int pass = 0; pass < 2; pass++) {
             compute.sgemm(Transpose.YES, Transpose.NO, q, q, rows, 1f, y, q, y, q, 0f, gram, q); // G = Y^T Y
-            for (int i = 0; i < q * q; i++) g[i] = gram.getAtIndex(F, i);
+            MemorySegment.copy(gram, F, 0, gv, 0, q * q);
+            for (int i = 0; i < q * q; i++) g[i] = gv[i];
             // columns scaled to unit norm (the Gram matrix of a power-iterated sketch is badly scaled): G <- D G D
             // here, and D folded into the factor that multiplies Y, instead of a pass over Y
             boolean finite = true;

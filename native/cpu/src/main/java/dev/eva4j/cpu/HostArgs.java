@@ -52,6 +52,32 @@ public final class HostArgs {
     public static void gemm(String op, Transpose transA, Transpose transB, int m, int n, int k,
                             MemorySegment a, int lda, long strideA, MemorySegment b, int ldb, long strideB,
                             MemorySegment c, int ldc, long strideC, int batch, boolean nativeOnly) {
+        // the common case, every argument right, without building a message (a GEMM is called thousands of times a
+        // pass, and C2 compiles this smaller method sooner); anything wrong goes through the full check below,
+        // which names the problem
+        if (transA != null && transB != null && (m | n | k | batch) >= 0 && (strideA | strideB | strideC) >= 0) {
+            boolean ta = transA.on(), tb = transB.on();
+            int colsA = ta ? m : k, colsB = tb ? k : n;
+            long spanC = span(m, n, ldc);
+            if (lda >= Math.max(1, colsA) && ldb >= Math.max(1, colsB) && ldc >= Math.max(1, n)
+                    && (batch <= 1 || strideC >= spanC)
+                    && fits(a, batchSpan(batch, strideA, span(ta ? k : m, colsA, lda)), nativeOnly)
+                    && fits(b, batchSpan(batch, strideB, span(tb ? n : k, colsB, ldb)), nativeOnly)
+                    && fits(c, batchSpan(batch, strideC, spanC), nativeOnly) && !c.isReadOnly()) {
+                return;
+            }
+        }
+        checkGemm(op, transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch, nativeOnly);
+    }
+
+    /** A float32 operand that {@link #operand} accepts: present, native when required, large enough. */
+    private static boolean fits(MemorySegment s, long elements, boolean nativeOnly) {
+        return s != null && (!nativeOnly || s.isNative()) && elements >= 0 && s.byteSize() >= elements * Float.BYTES;
+    }
+
+    private static void checkGemm(String op, Transpose transA, Transpose transB, int m, int n, int k,
+                                  MemorySegment a, int lda, long strideA, MemorySegment b, int ldb, long strideB,
+                                  MemorySegment c, int ldc, long strideC, int batch, boolean nativeOnly) {
         Objects.requireNonNull(transA, "transA");
         Objects.requireNonNull(transB, "transB");
         nonNegative(op, "m", m);
