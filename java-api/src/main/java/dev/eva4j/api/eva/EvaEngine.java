@@ -242,6 +242,7 @@ public final class EvaEngine {
             int[] ranks = maxRanks.clone(); // before the first allocation every layer wants all of its components
 
             long start = System.nanoTime();
+            ProcessClock clock = ProcessClock.now();
             int step = 0;
             long tokens = 0;
             while (true) {
@@ -265,8 +266,10 @@ public final class EvaEngine {
                 }
             }
             checkEveryGroupStepped(groups, layers, "in " + step + " step(s)");
+            ProcessClock end = ProcessClock.now();
             EvaResult.Timings timings = new EvaResult.Timings(sourceNanos * 1e-9, svdNanos * 1e-9,
-                    (System.nanoTime() - start) * 1e-9, PeakMemory.residentBytes());
+                    (System.nanoTime() - start) * 1e-9, PeakMemory.residentBytes(), end.cpuSecondsSince(clock),
+                    end.jitSecondsSince(clock), end.stealFractionSince(clock));
             EvaResult result = result(layers, groups, ranks, step, timings);
             if (!result.converged() && !config.acceptUnconverged()) throw new EvaNotConvergedException(result);
             return result;

@@ -154,6 +154,9 @@ public final class PeftAdapterWriter {
             time.put("svd", round3(t.svdSeconds()));
             time.put("other", round3(t.otherSeconds()));
             time.put("total", round3(t.totalSeconds()));
+            if (t.cpuSeconds() >= 0) time.put("process_cpu", round3(t.cpuSeconds()));
+            if (t.jitSeconds() >= 0) time.put("jit_compiling", round3(t.jitSeconds()));
+            if (t.stealFraction() >= 0) n.put("cpu_steal_fraction", round3(t.stealFraction()));
             if (t.peakResidentBytes() >= 0) n.put("peak_resident_bytes", t.peakResidentBytes());
         }
         ObjectNode layers = n.putObject("layers");

@@ -300,7 +300,36 @@ class EvaEngineTest {
         assertEquals(t.totalSeconds() - t.activationSeconds() - t.svdSeconds(), t.otherSeconds(), 1e-9);
         if (System.getProperty("os.name").startsWith("Linux")) {
             assertTrue(t.peakResidentBytes() > 10L << 20, "a JVM's peak resident memory: " + t.peakResidentBytes());
+            // the run's own CPU time, within what the process's threads could have used in its wall time
+            assertTrue(t.cpuSeconds() > 0, t.toString());
+            assertTrue(t.cpuSeconds() <= t.totalSeconds() * Runtime.getRuntime().availableProcessors() + 0.05,
+                    t.toString());
+            assertTrue(t.jitSeconds() >= 0, t.toString());
+            assertTrue(t.stealFraction() >= 0 && t.stealFraction() <= 1, t.toString());
         }
+    }
+
+    /** CPU time spent on purpose shows up in the timings' process CPU time. */
+    @Test
+    void timingsCountTheProcessCpuTime() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").startsWith("Linux"));
+        int d = 16;
+        Planted planted = new Planted(d, sigma(d, 4, 0.7), 5);
+        List<Map<String, float[][]>> source = new ArrayList<>();
+        for (int b = 0; b < 3; b++) source.add(Map.of("layer", planted.rows(64)));
+        EvaConfig config = EvaConfig.builder().r(2).rho(2).tau(0.9).maxSteps(3).acceptUnconverged(true).build();
+        MemorySource busy = new MemorySource(List.of(new TargetLayer("layer", d, 3)), List.of(), source) {
+            @Override
+            public Map<String, dev.eva4j.api.eva.Rows> next() {
+                long until = System.nanoTime() + 100_000_000L; // 0.1 s of CPU per batch on this thread
+                double x = 0;
+                while (System.nanoTime() < until) x += Math.sqrt(x + 1);
+                if (x < 0) throw new AssertionError();
+                return super.next();
+            }
+        };
+        EvaResult.Timings t = new EvaEngine(config, new CountingSvd(), new EvaRankAllocator()).run(busy).timings();
+        assertTrue(t.cpuSeconds() >= 0.2, "three batches of 0.1 s of CPU each: " + t);
     }
 
     @Test

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /** An in-memory activation source over fixed batches (per batch: module -> n x d rows), counting rewinds. */
-final class MemorySource implements ActivationSource {
+class MemorySource implements ActivationSource {
     private final List<TargetLayer> layers;
     private final List<List<String>> groups;
     private final List<Map<String, float[][]>> batches;
