@@ -148,11 +148,7 @@ public final class IncrementalPca {
         MemorySegment m = arena.allocate((long) mRows * d * el.byteSize(), 64);
         int r0 = 0;
         if (n > 0) { // diag(S) V (in float32 mode: a product of two float32 values, rounded once, as float32 would)
-            double[] sv = new double[k * d];
-            for (int i = 0; i < k; i++) {
-                for (int j = 0; j < d; j++) sv[i * d + j] = singularValues[i] * components[i * d + j];
-            }
-            putAll(m, 0, sv);
+            putAll(m, 0, scaledComponents());
             r0 = k;
         }
         // batch statistics in float64 (Chan et al.): per column, the sum, then one pass that writes the centred rows
@@ -174,18 +170,8 @@ public final class IncrementalPca {
         if (parallel) java.util.stream.IntStream.range(0, blocks).parallel().forEach(block);
         else block.accept(0);
         for (int j = 0; j < d; j++) if (!Double.isFinite(sum[j])) throw nonFinite(x, rows, j);
-        for (int j = 0; j < d; j++) m2[j] -= comp[j] * comp[j] / rows;
         double[] newMean = new double[d], newVar = new double[d];
-        for (int j = 0; j < d; j++) {
-            if (n == 0) {
-                newMean[j] = batchMean[j];
-                newVar[j] = m2[j] / nTot;
-            } else {
-                double delta = mean[j] - batchMean[j];
-                newMean[j] = (n * mean[j] + sum[j]) / nTot;
-                newVar[j] = (n * var[j] + m2[j] + (double) n * rows / nTot * delta * delta) / nTot;
-            }
-        }
+        merge(rows, nTot, sum, batchMean, m2, comp, newMean, newVar);
         if (n > 0) { // mean-correction row
             double factor = Math.sqrt((double) n / nTot * rows);
             double[] c = new double[d];
@@ -202,25 +188,68 @@ public final class IncrementalPca {
                 nTot, newMean, newVar);
     }
 
+    /** diag(S) V, k x d. */
+    private double[] scaledComponents() {
+        double[] sv = new double[k * d];
+        for (int i = 0; i < k; i++) {
+            for (int j = 0; j < d; j++) sv[i * d + j] = singularValues[i] * components[i * d + j];
+        }
+        return sv;
+    }
+
+    /**
+     * The running mean and variance after a batch of {@code rows} rows (Chan et al.) into newMean and newVar; m2
+     * holds the batch's centred sums of squares, corrected here by their compensation terms comp.
+     */
+    private void merge(int rows, long nTot, double[] sum, double[] batchMean, double[] m2, double[] comp,
+                       double[] newMean, double[] newVar) {
+        for (int j = 0; j < d; j++) m2[j] -= comp[j] * comp[j] / rows;
+        for (int j = 0; j < d; j++) {
+            if (n == 0) {
+                newMean[j] = batchMean[j];
+                newVar[j] = m2[j] / nTot;
+            } else {
+                double delta = mean[j] - batchMean[j];
+                newMean[j] = (n * mean[j] + sum[j]) / nTot;
+                newVar[j] = (n * var[j] + m2[j] + (double) n * rows / nTot * delta * delta) / nTot;
+            }
+        }
+    }
+
     /** Columns [c0, c1) of a step: their sums, means, centred rows in M (from row r0) and centred sums of squares. */
     private void columns(MemorySegment x, MemorySegment m, int rows, int r0, int c0, int c1, double[] sum,
                          double[] batchMean, double[] m2, double[] comp) {
         int w = c1 - c0;
         // rows are copied ROWS_PER_COPY at a time when the block spans whole rows (one copy, not one per row); the
-        // loops below run over plain arrays so that the JIT vectorises them. Each column still sums its rows in row
-        // order: the same numbers for any block width.
+        // loops run over plain arrays so that the JIT vectorises them. Each column still sums its rows in row order:
+        // the same numbers for any block width. Each pass over the rows is a method of its own: the JIT compiles
+        // those small loops on their own instead of this whole method again for each of its loops.
         int per = w == d ? ROWS_PER_COPY : 1;
         float[] buf = new float[per * w];
         double[] s = new double[w];
+        sumRows(x, rows, c0, w, per, buf, s);
+        System.arraycopy(s, 0, sum, c0, w);
+        for (int j = 0; j < w; j++) if (!Double.isFinite(s[j])) return; // reported by the caller
+        double[] mu = new double[w], sq = new double[w], cp = new double[w];
+        for (int j = 0; j < w; j++) mu[j] = s[j] / rows;
+        centreRows(x, m, rows, r0, c0, w, per, buf, mu, sq, cp);
+        System.arraycopy(mu, 0, batchMean, c0, w);
+        System.arraycopy(sq, 0, m2, c0, w);
+        System.arraycopy(cp, 0, comp, c0, w);
+    }
+
+    /** s[j] = sum over rows of x[i, c0 + j], j < w, in row order. */
+    private void sumRows(MemorySegment x, int rows, int c0, int w, int per, float[] buf, double[] s) {
         for (int i0 = 0; i0 < rows; i0 += per) {
             int n = Math.min(per, rows - i0);
             load(x, i0, n, c0, w, buf);
             for (int r = 0; r < n; r++) addRow(s, buf, r * w, w);
         }
-        System.arraycopy(s, 0, sum, c0, w);
-        for (int j = 0; j < w; j++) if (!Double.isFinite(s[j])) return; // reported by the caller
-        double[] mu = new double[w], sq = new double[w], cp = new double[w];
-        for (int j = 0; j < w; j++) mu[j] = s[j] / rows;
+    }
+
+    /** M[r0 + i, c0 + j] = x[i, c0 + j] - mu[j]; sq[j] and cp[j] += the centred values' squares and values. */
+    private void centreRows(MemorySegment x, MemorySegment m, int rows, int r0, int c0, int w, int per, float[] buf,
+                            double[] mu, double[] sq, double[] cp) {
         float[] out = f64 ? null : new float[per * w];
         double[] out64 = f64 ? new double[per * w] : null;
         for (int i0 = 0; i0 < rows; i0 += per) {
@@ -236,9 +265,6 @@ public final class IncrementalPca {
                 else MemorySegment.copy(out, r * w, m, F, dst * 4, w);
             }
         }
-        System.arraycopy(mu, 0, batchMean, c0, w);
-        System.arraycopy(sq, 0, m2, c0, w);
-        System.arraycopy(cp, 0, comp, c0, w);
     }
 
     /** Rows [i0, i0 + n), columns [c0, c0 + w) of x into buf (n x w). */
