@@ -305,7 +305,8 @@ class EvaEngineTest {
             assertTrue(t.cpuSeconds() <= t.totalSeconds() * Runtime.getRuntime().availableProcessors() + 0.05,
                     t.toString());
             assertTrue(t.jitSeconds() >= 0, t.toString());
-            assertTrue(t.stealFraction() >= 0 && t.stealFraction() <= 1, t.toString());
+            // /proc/stat counts in 10 ms ticks: a run shorter than one tick has no steal figure (-1)
+            assertTrue(t.stealFraction() == -1 || t.stealFraction() >= 0 && t.stealFraction() <= 1, t.toString());
         }
     }
 
