@@ -105,11 +105,6 @@ public final class IncrementalPca {
         return elems * (f64 ? 8 : 4);
     }
 
-    private void put(MemorySegment m, long index, double v) {
-        if (f64) m.setAtIndex(D, index, v);
-        else m.setAtIndex(F, index, (float) v);
-    }
-
     /** m[index, index + v.length) = v, in the state's precision (rounded to float32 in float32 mode); one bulk copy. */
     private void putAll(MemorySegment m, long index, double[] v) {
         if (f64) {
@@ -387,14 +382,12 @@ public final class IncrementalPca {
         }
         ValueLayout el = a.f64 ? D : F;
         MemorySegment m = arena.allocate(el, (long) rows * d);
-        for (int i = 0; i < a.k; i++) {
-            for (int j = 0; j < d; j++) a.put(m, (long) i * d + j, a.singularValues[i] * a.components[i * d + j]);
-        }
-        for (int i = 0; i < b.k; i++) {
-            for (int j = 0; j < d; j++) a.put(m, (long) (a.k + i) * d + j, b.singularValues[i] * b.components[i * d + j]);
-        }
+        a.putAll(m, 0, a.scaledComponents());
+        a.putAll(m, (long) a.k * d, b.scaledComponents());
         double factor = Math.sqrt((double) a.n * b.n / nTot);
-        for (int j = 0; j < d; j++) a.put(m, (long) (rows - 1) * d + j, factor * (a.mean[j] - b.mean[j]));
+        double[] c = new double[d];
+        for (int j = 0; j < d; j++) c[j] = factor * (a.mean[j] - b.mean[j]);
+        a.putAll(m, (long) (rows - 1) * d, c);
         MemorySegment s = arena.allocate(el, kOut), vt = arena.allocate(el, (long) kOut * d);
         return new Step(new TopKProblem(rows, d, kOut, m, s, vt, MemorySegment.NULL, seed, a.f64 ? DType.F64 : DType.F32),
                 nTot, mean, var);
