@@ -9,7 +9,8 @@ import java.nio.file.Path;
  * A snapshot of the process's CPU time, the JIT's compile time and the machine's CPU steal, so that a run can say
  * where its time went beyond its own phases: how many cores it kept busy, how much of that was the JIT compiling,
  * and how much CPU time the host of a virtual machine gave to other guests (steal), which on a shared machine makes
- * the same run take longer. Values the platform does not report are -1.
+ * the same run take longer. Values the platform does not report are -1. The CPU and steal figures may count in
+ * scheduler ticks (10 ms on Linux): meaningful for runs of seconds, not milliseconds.
  */
 record ProcessClock(long cpuNanos, long jitMillis, long stealTicks, long totalTicks) {
 

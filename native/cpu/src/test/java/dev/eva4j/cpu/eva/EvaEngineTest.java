@@ -300,8 +300,9 @@ class EvaEngineTest {
         assertEquals(t.totalSeconds() - t.activationSeconds() - t.svdSeconds(), t.otherSeconds(), 1e-9);
         if (System.getProperty("os.name").startsWith("Linux")) {
             assertTrue(t.peakResidentBytes() > 10L << 20, "a JVM's peak resident memory: " + t.peakResidentBytes());
-            // the run's own CPU time, within what the process's threads could have used in its wall time
-            assertTrue(t.cpuSeconds() > 0, t.toString());
+            // the run's own CPU time, within what the process's threads could have used in its wall time (the
+            // process CPU clock may count in 10 ms ticks, so a run of a few ms can read 0; see the next test)
+            assertTrue(t.cpuSeconds() >= 0, t.toString());
             assertTrue(t.cpuSeconds() <= t.totalSeconds() * Runtime.getRuntime().availableProcessors() + 0.05,
                     t.toString());
             assertTrue(t.jitSeconds() >= 0, t.toString());
