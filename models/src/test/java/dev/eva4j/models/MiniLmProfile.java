@@ -28,7 +28,7 @@ import java.util.TreeMap;
  * <pre>
  * bash ci/bench-forward.sh   # once, builds the class path into models/target/cp.txt
  * cd models && java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
- *   -cp target/test-classes:target/classes:$(cat target/cp.txt) dev.eva4j.models.MiniLmProfile [B=32] [T=128] [runs=5] [threads=2]
+ *   -cp target/test-classes:target/classes:$(cat target/cp.txt) dev.eva4j.models.MiniLmProfile [B=32] [T=128] [runs=5] [threads=2] [warmup=3]
  * </pre>
  */
 public final class MiniLmProfile {
@@ -42,6 +42,7 @@ public final class MiniLmProfile {
         int T = args.length > 1 ? Integer.parseInt(args[1]) : 128;
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         int threads = args.length > 3 ? Integer.parseInt(args[3]) : 2;
+        int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 3;
         OpenBlasBackend real = new OpenBlasBackend();
         real.setThreads(threads);
         Kernels kernels = real.kernels();
@@ -65,7 +66,7 @@ public final class MiniLmProfile {
                 BertModel model = new OnnxModelLoader().load(MiniLm.onnx(), backend)) {
             EncodedBatch b = tok.encode(texts, T);
             Batch batch = b.toBatch();
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < warmup; i++) {
                 try (Arena a = Arena.ofConfined()) {
                     model.forward(batch, a);
                 }

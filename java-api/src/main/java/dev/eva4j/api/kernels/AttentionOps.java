@@ -4,7 +4,6 @@ import static dev.eva4j.api.kernels.VectorOps.F32;
 
 import dev.eva4j.spi.Transpose;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Multi-head scaled dot-product attention (llm.c's attention_forward / attention_backward) with grouped-query heads:
@@ -26,13 +25,13 @@ final class AttentionOps {
 
     /**
      * One task per (sequence b, query head h), spread over the fork-join pool: scores S = scale Q_h K_g^T [T, T]
-     * (single-threaded GEMM), the masked softmax in place, then out[b, :, h, :] = P V_g written straight into out
+     * (single-threaded GEMM), the masked softmax in place ({@link RowKernels#maskedSoftmax}), then out[b, :, h, :] = P V_g written straight into out
      * (leading dimension NH HS). P goes to att when it is not null (training), else to per-worker scratch: at most
      * {@code scratchFloats} floats of scores at once (at least one T x T block).
      */
-    static void forward(HostGemm gemm, Scratch scratch, MemorySegment out, MemorySegment att, MemorySegment q,
-                        MemorySegment k, MemorySegment v, MemorySegment mask, int B, int T, int NH, int NKV, int HS,
-                        boolean causal, long scratchFloats) {
+    static void forward(HostGemm gemm, RowKernels rows, Scratch scratch, MemorySegment out, MemorySegment att,
+                        MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment mask, int B, int T, int NH,
+                        int NKV, int HS, boolean causal, long scratchFloats) {
         int group = NH / NKV;
         long qC = (long) NH * HS, kvC = (long) NKV * HS, tt = (long) T * T;
         float scale = (float) (1 / Math.sqrt(HS));
@@ -43,24 +42,17 @@ final class AttentionOps {
         MemorySegment work = att == null ? scratch.take(nChunks * tt) : null;
         try {
             Parallel.chunks(pairs, nChunks, (chunk, first, end) -> {
-                int[] hidden = new int[T]; // the masked keys of sequence b (read once per sequence, not per row)
-                int hiddenCount = 0, maskedFor = -1;
                 for (int bh = first; bh < end; bh++) {
                     int b = bh / NH, h = bh % NH;
-                    if (mask != null && b != maskedFor) {
-                        hiddenCount = 0;
-                        for (int s = 0; s < T; s++) {
-                            if (mask.getAtIndex(ValueLayout.JAVA_INT, (long) b * T + s) == 0) hidden[hiddenCount++] = s;
-                        }
-                        maskedFor = b;
-                    }
                     MemorySegment p = att != null ? att.asSlice(bh * tt * Float.BYTES, tt * Float.BYTES)
                             : work.asSlice(chunk * tt * Float.BYTES, tt * Float.BYTES);
                     long qOff = ((long) b * T * qC + (long) h * HS) * Float.BYTES;
                     long kvOff = ((long) b * T * kvC + (long) (h / group) * HS) * Float.BYTES;
                     gemm.sgemm(NO, YES, T, T, HS, scale, q.asSlice(qOff), (int) qC, k.asSlice(kvOff), (int) kvC, 0f,
                             p, T);
-                    for (int t = 0; t < T; t++) maskedSoftmaxRow(p, (long) t * T, hidden, hiddenCount, t, T, causal);
+                    MemorySegment sequenceMask = mask == null ? null
+                            : mask.asSlice((long) b * T * Integer.BYTES, (long) T * Integer.BYTES);
+                    rows.maskedSoftmax(p, sequenceMask, T, causal);
                     gemm.sgemm(NO, NO, T, HS, T, 1f, p, T, v.asSlice(kvOff), (int) kvC, 0f, out.asSlice(qOff),
                             (int) qC);
                 }
@@ -68,21 +60,6 @@ final class AttentionOps {
         } finally {
             if (work != null) scratch.give(work);
         }
-    }
-
-    /**
-     * Softmax over the visible keys of the row at {@code base} (query t): keys s > t when causal and the
-     * {@code hiddenCount} keys listed in {@code hidden} (ascending; mask 0) are hidden and get 0; a row with no visible
-     * key becomes all zeros.
-     */
-    private static void maskedSoftmaxRow(MemorySegment att, long base, int[] hidden, int hiddenCount, int t, int T,
-                                         boolean causal) {
-        int visible = causal ? t + 1 : T;
-        for (int i = 0; i < hiddenCount && hidden[i] < visible; i++) {
-            att.setAtIndex(F32, base + hidden[i], Float.NEGATIVE_INFINITY);
-        }
-        VectorOps.softmaxRow(att, att, base, visible);
-        for (int s = visible; s < T; s++) att.setAtIndex(F32, base + s, 0f);
     }
 
     /** Adds the gradients into dq, dk, dv (each may be null) from dout and the saved probabilities att. */

@@ -14,9 +14,9 @@ final class ElementwiseOps {
 
     private ElementwiseOps() {}
 
-    /** out = 0.5 x (1 + erf(x / sqrt 2)), vectorised (see {@link VectorOps#gelu}). */
-    static void geluForward(MemorySegment out, MemorySegment inp, long n) {
-        Parallel.elements(n, (first, end) -> VectorOps.gelu(out, inp, first, end));
+    /** out = 0.5 x (1 + erf(x / sqrt 2)) through {@code rows} (see {@link VectorOps#gelu}). */
+    static void geluForward(RowKernels rows, MemorySegment out, MemorySegment inp, long n) {
+        Parallel.elements(n, (first, end) -> rows.gelu(out, inp, first, end));
     }
 
     /** dinp += (Phi(x) + x phi(x)) dout, vectorised (see {@link VectorOps#geluBackward}). */
@@ -52,9 +52,9 @@ final class ElementwiseOps {
         });
     }
 
-    /** out = a + b. */
-    static void residualForward(MemorySegment out, MemorySegment a, MemorySegment b, long n) {
-        Parallel.elements(n, (first, end) -> VectorOps.add(out, first, a, first, b, first, end - first));
+    /** out = a + b through {@code rows}. */
+    static void residualForward(RowKernels rows, MemorySegment out, MemorySegment a, MemorySegment b, long n) {
+        Parallel.elements(n, (first, end) -> rows.add(out, a, b, first, end));
     }
 
     /** da += dout; db += dout (either may be null). */

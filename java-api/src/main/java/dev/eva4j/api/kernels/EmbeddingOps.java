@@ -22,14 +22,18 @@ final class EmbeddingOps {
         return -1;
     }
 
-    /** out[n, :] = table[ids[n], :], or += when accumulate. */
-    static void forward(MemorySegment out, MemorySegment ids, MemorySegment table, int N, int C, boolean accumulate) {
+    /** out[n, :] = table[ids[n], :], or += when accumulate (through {@code rows}). */
+    static void forward(RowKernels rows, MemorySegment out, MemorySegment ids, MemorySegment table, int N, int C,
+                        boolean accumulate) {
         long rowBytes = (long) C * Float.BYTES;
         Parallel.rows(N, C, (first, end) -> {
+            if (accumulate) {
+                rows.embeddingAdd(out, ids, table, first, end, C);
+                return;
+            }
             for (int n = first; n < end; n++) {
                 long id = ids.getAtIndex(ValueLayout.JAVA_INT, n);
-                if (accumulate) VectorOps.addInto(out, (long) n * C, table, id * C, C);
-                else MemorySegment.copy(table, id * rowBytes, out, n * rowBytes, rowBytes);
+                MemorySegment.copy(table, id * rowBytes, out, n * rowBytes, rowBytes);
             }
         });
     }

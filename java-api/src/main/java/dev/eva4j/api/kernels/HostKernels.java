@@ -30,6 +30,7 @@ public final class HostKernels implements Kernels {
 
     private final String name;
     private final HostGemm gemm;
+    private final RowKernels rows;
     private final Set<Capability> capabilities;
     private final Scratch scratch = new Scratch();
 
@@ -40,8 +41,21 @@ public final class HostKernels implements Kernels {
      * @throws IllegalStateException when the Vector API module is not loaded (the message says how to load it)
      */
     public HostKernels(String name, HostGemm gemm, Set<Capability> capabilities) {
+        this(name, gemm, RowKernels.vectorApi(), capabilities);
+    }
+
+    /**
+     * @param name         the backend's name, for messages
+     * @param gemm         the host GEMMs every matrix product runs on
+     * @param rows         the element-wise forward arithmetic ({@link RowKernels}; it must compute what
+     *                     {@link RowKernels#vectorApi()} computes)
+     * @param capabilities what the backend offers beyond the contract ({@link Capability#HOST_MEMORY} is added)
+     * @throws IllegalStateException when the Vector API module is not loaded (the message says how to load it)
+     */
+    public HostKernels(String name, HostGemm gemm, RowKernels rows, Set<Capability> capabilities) {
         this.name = Objects.requireNonNull(name, "name");
         this.gemm = Objects.requireNonNull(gemm, "gemm");
+        this.rows = Objects.requireNonNull(rows, "rows");
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             throw new IllegalStateException("the " + name + " kernels need the Vector API: start the JVM with "
                     + "--add-modules jdk.incubator.vector");
@@ -68,7 +82,12 @@ public final class HostKernels implements Kernels {
 
     @Override
     public String toString() {
-        return "HostKernels[" + name + "]";
+        return "HostKernels[" + name + ", rows: " + rows.description() + "]";
+    }
+
+    /** What runs the element-wise forward arithmetic ({@link RowKernels}). */
+    public RowKernels rows() {
+        return rows;
     }
 
     // ---------------------------------------------------------------------------------------------------- checks
@@ -222,7 +241,7 @@ public final class HostKernels implements Kernels {
         MemorySegment i = ints(op, "ids", ids, N, shape("N", N));
         MemorySegment t = floats(op, "table", table, (long) V * C, shape("V, C", V, C));
         checkIds(op, i, N, V);
-        EmbeddingOps.forward(o, i, t, N, C, accumulate);
+        EmbeddingOps.forward(rows, o, i, t, N, C, accumulate);
     }
 
     @Override
@@ -257,7 +276,7 @@ public final class HostKernels implements Kernels {
         MemorySegment m = optionalFloats(op, "mean", mean, N, n), r = optionalFloats(op, "rstd", rstd, N, n);
         MemorySegment i = floats(op, "inp", inp, (long) N * C, nc);
         MemorySegment w = floats(op, "weight", weight, C, c), b = floats(op, "bias", bias, C, c);
-        NormOps.layerNormForward(o, m, r, i, w, b, N, C, eps);
+        NormOps.layerNormForward(rows, o, m, r, i, w, b, N, C, eps);
     }
 
     @Override
@@ -285,7 +304,7 @@ public final class HostKernels implements Kernels {
         MemorySegment r = optionalFloats(op, "rstd", rstd, N, shape("N", N));
         MemorySegment i = floats(op, "inp", inp, (long) N * C, nc);
         MemorySegment w = floats(op, "weight", weight, C, shape("C", C));
-        NormOps.rmsNormForward(o, r, i, w, N, C, eps);
+        NormOps.rmsNormForward(rows, o, r, i, w, N, C, eps);
     }
 
     @Override
@@ -328,7 +347,7 @@ public final class HostKernels implements Kernels {
         MemorySegment w = floats(op, "weight", weight, (long) OUT * IN, shape("OUT, IN", OUT, IN));
         MemorySegment b = optionalFloats(op, "bias", bias, OUT, shape("OUT", OUT));
         KernelArgs.check(preact != inp && out != inp, op, "preact and out may not be inp");
-        LinearOps.matmulGeluForward(gemm, pre, o, i, w, b, N, IN, OUT);
+        LinearOps.matmulGeluForward(gemm, rows, pre, o, i, w, b, N, IN, OUT);
     }
 
     /** The GEMM, then bias, residual and LayerNorm row by row in one parallel pass. */
@@ -349,7 +368,7 @@ public final class HostKernels implements Kernels {
         MemorySegment lw = floats(op, "lnWeight", lnWeight, C, c), lb = floats(op, "lnBias", lnBias, C, c);
         KernelArgs.check(sum != inp && sum != residual && out != inp, op,
                 "sum may be neither inp nor residual, and out may not be inp");
-        LinearOps.matmulResidualLayerNormForward(gemm, s, o, m, r, i, w, b, res, lw, lb, N, IN, C, eps);
+        LinearOps.matmulResidualLayerNormForward(gemm, rows, s, o, m, r, i, w, b, res, lw, lb, N, IN, C, eps);
     }
 
     @Override
@@ -424,7 +443,7 @@ public final class HostKernels implements Kernels {
         MemorySegment sq = floats(op, "q", q, nq, qShape);
         MemorySegment sk = floats(op, "k", k, nkv, kvShape), sv = floats(op, "v", v, nkv, kvShape);
         MemorySegment m = mask == null ? null : ints(op, "mask", mask, (long) B * T, shape("B, T", B, T));
-        AttentionOps.forward(gemm, scratch, o, p, sq, sk, sv, m, B, T, NH, NKV, HS, causal, scratchFloats);
+        AttentionOps.forward(gemm, rows, scratch, o, p, sq, sk, sv, m, B, T, NH, NKV, HS, causal, scratchFloats);
     }
 
     @Override
@@ -481,7 +500,7 @@ public final class HostKernels implements Kernels {
         String op = "geluForward";
         length(op, n);
         MemorySegment o = floats(op, "out", out, n, "[n=" + n + "]"), i = floats(op, "inp", inp, n, "[n=" + n + "]");
-        ElementwiseOps.geluForward(o, i, n);
+        ElementwiseOps.geluForward(rows, o, i, n);
     }
 
     @Override
@@ -521,7 +540,7 @@ public final class HostKernels implements Kernels {
         length(op, n);
         String s = "[n=" + n + "]";
         MemorySegment o = floats(op, "out", out, n, s), sa = floats(op, "a", a, n, s), sb = floats(op, "b", b, n, s);
-        ElementwiseOps.residualForward(o, sa, sb, n);
+        ElementwiseOps.residualForward(rows, o, sa, sb, n);
     }
 
     @Override

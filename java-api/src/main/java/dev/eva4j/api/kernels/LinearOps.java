@@ -33,29 +33,26 @@ final class LinearOps {
         gemm.sgemm(NO, YES, N, OUT, IN, 1f, inp, IN, weight, IN, beta, out, OUT);
     }
 
-    /** preact = inp weight^T (GEMM), then per row in parallel: preact += bias; out = gelu(preact). */
-    static void matmulGeluForward(HostGemm gemm, MemorySegment preact, MemorySegment out, MemorySegment inp,
-                                  MemorySegment weight, MemorySegment bias, int N, int IN, int OUT) {
+    /** preact = inp weight^T (GEMM), then per row in parallel (through {@code rows}): preact += bias; out = gelu(preact). */
+    static void matmulGeluForward(HostGemm gemm, RowKernels rows, MemorySegment preact, MemorySegment out,
+                                  MemorySegment inp, MemorySegment weight, MemorySegment bias, int N, int IN, int OUT) {
         gemm.sgemm(NO, YES, N, OUT, IN, 1f, inp, IN, weight, IN, 0f, preact, OUT);
-        Parallel.rows(N, OUT, (first, end) -> {
-            for (int n = first; n < end; n++) {
-                long base = (long) n * OUT;
-                if (bias != null) VectorOps.biasGelu(preact, out, preact, bias, base, OUT);
-                else VectorOps.gelu(out, preact, base, base + OUT);
-            }
-        });
+        // without a bias, preact already holds x; with one, x goes back to preact unless preact is out
+        MemorySegment keep = bias == null || preact.address() == out.address() ? null : preact;
+        Parallel.rows(N, OUT, (first, end) -> rows.biasGelu(keep, out, preact, bias, first, end, OUT));
     }
 
     /**
      * sum = inp weight^T (GEMM), then per row in parallel: sum += bias + residual; out = layerNorm(sum) (see
      * {@link NormOps#residualLayerNormForward}).
      */
-    static void matmulResidualLayerNormForward(HostGemm gemm, MemorySegment sum, MemorySegment out, MemorySegment mean,
-                                               MemorySegment rstd, MemorySegment inp, MemorySegment weight,
-                                               MemorySegment bias, MemorySegment residual, MemorySegment lnWeight,
-                                               MemorySegment lnBias, int N, int IN, int C, float eps) {
+    static void matmulResidualLayerNormForward(HostGemm gemm, RowKernels rows, MemorySegment sum, MemorySegment out,
+                                               MemorySegment mean, MemorySegment rstd, MemorySegment inp,
+                                               MemorySegment weight, MemorySegment bias, MemorySegment residual,
+                                               MemorySegment lnWeight, MemorySegment lnBias, int N, int IN, int C,
+                                               float eps) {
         gemm.sgemm(NO, YES, N, C, IN, 1f, inp, IN, weight, IN, 0f, sum, C);
-        NormOps.residualLayerNormForward(sum, out, mean, rstd, bias, residual, lnWeight, lnBias, N, C, eps);
+        NormOps.residualLayerNormForward(rows, sum, out, mean, rstd, bias, residual, lnWeight, lnBias, N, C, eps);
     }
 
     /** dinp += dout weight; dweight += dout^T inp; dbias += column sums of dout (float64). Each may be null. */

@@ -18,49 +18,55 @@ final class NormOps {
     private NormOps() {}
 
     /** Shapes: out, inp [N, C]; weight, bias [C]; mean, rstd [N] or both null. out may be inp. */
-    static void layerNormForward(MemorySegment out, MemorySegment mean, MemorySegment rstd, MemorySegment inp,
-                                 MemorySegment weight, MemorySegment bias, int N, int C, float eps) {
-        residualLayerNormForward(null, out, mean, rstd, null, inp, weight, bias, N, C, eps);
+    static void layerNormForward(RowKernels rows, MemorySegment out, MemorySegment mean, MemorySegment rstd,
+                                 MemorySegment inp, MemorySegment weight, MemorySegment bias, int N, int C, float eps) {
+        residualLayerNormForward(rows, null, out, mean, rstd, null, inp, weight, bias, N, C, eps);
     }
 
     /**
-     * Row by row in parallel: x = sum (+ bias) + residual, written back to sum when sum is not null (else x is
-     * inp = residual alone); out = (x - mean) rstd w + b with float64 statistics; mean and rstd saved when not null.
-     * out may be residual (each row is read before it is written).
+     * Rows in parallel, each range by {@code rows} ({@link RowKernels#residualLayerNorm}): x = sum (+ bias) +
+     * residual, written back to sum when sum is not null (else x is inp = residual alone); out = (x - mean) rstd w + b
+     * with float64 statistics; mean and rstd saved when not null. out may be residual.
      */
-    static void residualLayerNormForward(MemorySegment sum, MemorySegment out, MemorySegment mean, MemorySegment rstd,
-                                         MemorySegment bias, MemorySegment residual, MemorySegment weight,
-                                         MemorySegment lnBias, int N, int C, float eps) {
+    static void residualLayerNormForward(RowKernels rows, MemorySegment sum, MemorySegment out, MemorySegment mean,
+                                         MemorySegment rstd, MemorySegment bias, MemorySegment residual,
+                                         MemorySegment weight, MemorySegment lnBias, int N, int C, float eps) {
+        Parallel.rows(N, C, (first, end) ->
+                rows.residualLayerNorm(sum, out, mean, rstd, bias, residual, weight, lnBias, first, end, C, eps));
+    }
+
+    /** {@link RowKernels#residualLayerNorm} in Java, rows [first, end). */
+    static void residualLayerNormRows(MemorySegment sum, MemorySegment out, MemorySegment mean, MemorySegment rstd,
+                                      MemorySegment bias, MemorySegment residual, MemorySegment weight,
+                                      MemorySegment lnBias, int first, int end, int C, float eps) {
         float[] w = weight.asSlice(0, (long) C * Float.BYTES).toArray(F32);
         float[] bs = lnBias.asSlice(0, (long) C * Float.BYTES).toArray(F32);
         float[] add = bias == null ? null : bias.asSlice(0, (long) C * Float.BYTES).toArray(F32);
-        Parallel.rows(N, C, (first, end) -> {
-            // rows go through a heap copy: plain loops over arrays (no per-element segment checks, and C2
-            // vectorises the normalisation without changing the float32 operation order)
-            float[] row = new float[C], res = sum == null ? null : new float[C];
-            for (int n = first; n < end; n++) {
-                long base = (long) n * C;
-                if (sum == null) {
-                    MemorySegment.copy(residual, F32, base * Float.BYTES, row, 0, C);
-                } else {
-                    MemorySegment.copy(sum, F32, base * Float.BYTES, row, 0, C);
-                    MemorySegment.copy(residual, F32, base * Float.BYTES, res, 0, C);
-                    if (add != null) for (int c = 0; c < C; c++) row[c] = row[c] + add[c] + res[c];
-                    else for (int c = 0; c < C; c++) row[c] = row[c] + res[c];
-                    MemorySegment.copy(row, 0, sum, F32, base * Float.BYTES, C);
-                }
-                double mu = rowSum(row, C) / C;
-                double sq = squaredDeviations(row, C, mu);
-                float m = (float) mu;
-                float r = (float) (1 / Math.sqrt(sq / C + eps));
-                if (mean != null) {
-                    mean.setAtIndex(F32, n, m);
-                    rstd.setAtIndex(F32, n, r);
-                }
-                for (int c = 0; c < C; c++) row[c] = (row[c] - m) * r * w[c] + bs[c];
-                MemorySegment.copy(row, 0, out, F32, base * Float.BYTES, C);
+        // rows go through a heap copy: plain loops over arrays (no per-element segment checks, and C2
+        // vectorises the normalisation without changing the float32 operation order)
+        float[] row = new float[C], res = sum == null ? null : new float[C];
+        for (int n = first; n < end; n++) {
+            long base = (long) n * C;
+            if (sum == null) {
+                MemorySegment.copy(residual, F32, base * Float.BYTES, row, 0, C);
+            } else {
+                MemorySegment.copy(sum, F32, base * Float.BYTES, row, 0, C);
+                MemorySegment.copy(residual, F32, base * Float.BYTES, res, 0, C);
+                if (add != null) for (int c = 0; c < C; c++) row[c] = row[c] + add[c] + res[c];
+                else for (int c = 0; c < C; c++) row[c] = row[c] + res[c];
+                MemorySegment.copy(row, 0, sum, F32, base * Float.BYTES, C);
             }
-        });
+            double mu = rowSum(row, C) / C;
+            double sq = squaredDeviations(row, C, mu);
+            float m = (float) mu;
+            float r = (float) (1 / Math.sqrt(sq / C + eps));
+            if (mean != null) {
+                mean.setAtIndex(F32, n, m);
+                rstd.setAtIndex(F32, n, r);
+            }
+            for (int c = 0; c < C; c++) row[c] = (row[c] - m) * r * w[c] + bs[c];
+            MemorySegment.copy(row, 0, out, F32, base * Float.BYTES, C);
+        }
     }
 
     private static final VectorSpecies<Float> FS = VectorOps.S;
@@ -148,22 +154,26 @@ final class NormOps {
         if (dbias != null) addColumns(dbias, db, C);
     }
 
-    /** Shapes: out, inp [N, C]; weight [C]; rstd [N] or null. out may be inp. */
-    static void rmsNormForward(MemorySegment out, MemorySegment rstd, MemorySegment inp, MemorySegment weight, int N,
-                               int C, float eps) {
+    /** Shapes: out, inp [N, C]; weight [C]; rstd [N] or null. out may be inp. Rows in parallel through {@code rows}. */
+    static void rmsNormForward(RowKernels rows, MemorySegment out, MemorySegment rstd, MemorySegment inp,
+                               MemorySegment weight, int N, int C, float eps) {
+        Parallel.rows(N, C, (first, end) -> rows.rmsNorm(out, rstd, inp, weight, first, end, C, eps));
+    }
+
+    /** {@link RowKernels#rmsNorm} in Java, rows [first, end). */
+    static void rmsNormRows(MemorySegment out, MemorySegment rstd, MemorySegment inp, MemorySegment weight, int first,
+                            int end, int C, float eps) {
         float[] w = weight.asSlice(0, (long) C * Float.BYTES).toArray(F32);
-        Parallel.rows(N, C, (first, end) -> {
-            float[] row = new float[C];
-            for (int n = first; n < end; n++) {
-                long base = (long) n * C;
-                MemorySegment.copy(inp, F32, base * Float.BYTES, row, 0, C);
-                double sq = squaredDeviations(row, C, 0);
-                float r = (float) (1 / Math.sqrt(sq / C + eps));
-                if (rstd != null) rstd.setAtIndex(F32, n, r);
-                for (int c = 0; c < C; c++) row[c] = row[c] * r * w[c];
-                MemorySegment.copy(row, 0, out, F32, base * Float.BYTES, C);
-            }
-        });
+        float[] row = new float[C];
+        for (int n = first; n < end; n++) {
+            long base = (long) n * C;
+            MemorySegment.copy(inp, F32, base * Float.BYTES, row, 0, C);
+            double sq = squaredDeviations(row, C, 0);
+            float r = (float) (1 / Math.sqrt(sq / C + eps));
+            if (rstd != null) rstd.setAtIndex(F32, n, r);
+            for (int c = 0; c < C; c++) row[c] = row[c] * r * w[c];
+            MemorySegment.copy(row, 0, out, F32, base * Float.BYTES, C);
+        }
     }
 
     /**

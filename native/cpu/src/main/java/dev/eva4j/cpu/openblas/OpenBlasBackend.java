@@ -75,7 +75,8 @@ public final class OpenBlasBackend implements ComputeBackend {
 
     @Override
     public Availability availability() {
-        return OpenBlasLibrary.availability();
+        Availability a = OpenBlasLibrary.availability();
+        return a.available() ? Availability.ok(a.reason() + "; row kernels: " + RowLibrary.description()) : a;
     }
 
     /** C (m x n, ldc) = alpha op(A) op(B) + beta C; op(A) m x k, op(B) k x n. See {@link ComputeBackend#sgemm}. */
@@ -330,7 +331,10 @@ public final class OpenBlasBackend implements ComputeBackend {
         return new IllegalStateException(call + " failed", t);
     }
 
-    /** Every kernel in float32 on the host: GEMMs in OpenBLAS, the rest in Java ({@link HostKernels}). */
+    /**
+     * Every kernel in float32 on the host ({@link HostKernels}): GEMMs in OpenBLAS, the element-wise forward ops in
+     * eva4j's C row kernels when the build made them ({@link RowLibrary}), the rest in Java.
+     */
     @Override
     public Kernels kernels() {
         requireAvailable();
@@ -338,7 +342,7 @@ public final class OpenBlasBackend implements ComputeBackend {
         if (k == null) {
             synchronized (this) {
                 k = kernels;
-                if (k == null) kernels = k = new HostKernels(name(), HostGemm.of(this), CAPABILITIES);
+                if (k == null) kernels = k = new HostKernels(name(), HostGemm.of(this), RowLibrary.kernels(), CAPABILITIES);
             }
         }
         return k;

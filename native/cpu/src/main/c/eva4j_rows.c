@@ -1,0 +1,316 @@
+/*
+ * eva4j's row kernels in C: the element-wise forward ops of a transformer (LayerNorm with the residual add, RMSNorm,
+ * bias + GELU, masked softmax, adds, the embedding sum) that the Java host kernels otherwise run through the Vector
+ * API. Java calls them through FFM (dev.eva4j.cpu.rows.NativeRowKernels); every argument has been checked there.
+ *
+ * Why C: the Vector API is fast only once C2 has compiled a loop; until then each vector operation allocates an object,
+ * and the first forward pass of a process spends ~3 s there. Code compiled ahead of time is fast from its first call.
+ *
+ * Same numbers as the Java kernels, bit for bit: each function does the float operations of its Java twin in the
+ * same order. The Java kernels sum a row's lanes in an order that depends on the vector width (lanes, passed in by
+ * Java), so the sums here keep `lanes` separate accumulators and add them up in lane order exactly as Java does.
+ * The build forbids contracting a * b + c into an FMA (-ffp-contract=off); where Java fuses, fmaf/fma are explicit.
+ * Each function is compiled for x86-64-v4 (AVX-512), v3 (AVX2 + FMA) and the baseline, picked when the library loads.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef EVA4J_NO_CLONES
+#define CLONES
+#else
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+#define EXPORT __attribute__((visibility("default")))
+#define INLINE static inline __attribute__((always_inline))
+
+/* the widest lane count the Java side can report (512-bit float vectors) */
+#define MAX_LANES 16
+/* elements per block of the element-wise loops: the block lives on the stack, so loads and stores never alias */
+#define BLOCK 256
+
+/* (float) (1 / Math.log(2)), (float) (1 / Math.sqrt(2)), (float) (1 / Math.sqrt(2 * Math.PI)) in Java */
+static const float LOG2E = 0x1.715476p0f, INV_SQRT2 = 0x1.6a09e6p-1f;
+static const float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f, ROUND = 12582912.0f, EXP_ZERO = -86.0f;
+static const float E0 = 5.0000001201e-1f, E1 = 1.6666665459e-1f, E2 = 4.1665795894e-2f, E3 = 8.3334519073e-3f,
+                   E4 = 1.3981999507e-3f, E5 = 1.9875691500e-4f;
+static const float ERF_SPLIT = 0.921875f, ERFC_ZERO = 3.925f;
+static const float P0 = 1.283791512e-01f, P1 = -3.761250675e-01f, P2 = 1.128192768e-01f, P3 = -2.677023970e-02f,
+                   P4 = 4.998010118e-03f, P5 = -6.013434613e-04f;
+static const float Q0 = -1.285328865e-01f, Q1 = -6.357778907e-01f, Q2 = -1.047905087e-01f, Q3 = 2.190428600e-02f,
+                   Q4 = -2.187318169e-03f, Q5 = -3.933172266e-04f, Q6 = 2.085552260e-04f, Q7 = -4.027274554e-05f,
+                   Q8 = 3.992297934e-06f, Q9 = -1.673466556e-07f;
+
+INLINE uint32_t bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+INLINE float from_bits(uint32_t u) {
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* exp(x) for x in [-86, 88], garbage outside (VectorOps.expInRange): x = k ln2 + r, a polynomial, 2^k in the bits */
+INLINE float exp_in_range(float x) {
+    float t = fmaf(x, LOG2E, ROUND);
+    float k = t - ROUND;
+    float r = fmaf(k, -LN2_HI, x);
+    r = fmaf(k, -LN2_LO, r);
+    float e = fmaf(fmaf(fmaf(fmaf(fmaf(E5, r, E4), r, E3), r, E2), r, E1), r, E0);
+    e = fmaf(e, r * r, r) + 1.0f;
+    return from_bits(bits(e) + (bits(t) << 23));
+}
+
+/* VectorOps.exp: 0 below -86 (and for -inf) */
+INLINE float exp_float(float x) {
+    float e = exp_in_range(x);
+    return x < EXP_ZERO ? 0.0f : e;
+}
+
+/* erfc(z) for z >= 0 (VectorOps.erfcNonNegative): both branches, then a select */
+INLINE float erfc_non_negative(float z) {
+    float s = z * z;
+    float p = fmaf(fmaf(fmaf(fmaf(fmaf(P5, s, P4), s, P3), s, P2), s, P1), s, P0);
+    float small = fmaf(-z, p, 1.0f - z);
+    float q = fmaf(fmaf(fmaf(fmaf(fmaf(fmaf(fmaf(fmaf(fmaf(Q9, z, Q8), z, Q7), z, Q6), z, Q5), z, Q4), z, Q3), z, Q2),
+                        z, Q1), z, Q0);
+    float large = exp_in_range(fmaf(z, q, -z));
+    large = z >= ERFC_ZERO ? 0.0f : large;
+    return z >= ERF_SPLIT ? large : small;
+}
+
+/* gelu(x) = 0.5 x erfc(|x| / sqrt 2) for x < 0, x - 0.5 x erfc(x / sqrt 2) else (VectorOps.gelu) */
+INLINE float gelu(float x) {
+    float h = (x * erfc_non_negative(fabsf(x) * INV_SQRT2)) * 0.5f;
+    return x < 0.0f ? h : x - h;
+}
+
+/*
+ * out[i] = gelu(x[i]), x[i] = inp[i] (+ bias[i] when bias is not NULL); preact[i] = x[i] when preact is not NULL.
+ * inp may be preact or out: a block is read into the stack before anything is written.
+ */
+INLINE void gelu_span(float *preact, float *out, const float *inp, const float *bias, int64_t n) {
+    float x[BLOCK];
+    for (int64_t at = 0; at < n; at += BLOCK) {
+        int64_t m = n - at < BLOCK ? n - at : BLOCK;
+        if (bias != NULL) {
+            for (int64_t i = 0; i < m; i++) x[i] = inp[at + i] + bias[at + i];
+        } else {
+            for (int64_t i = 0; i < m; i++) x[i] = inp[at + i];
+        }
+        if (preact != NULL) memcpy(preact + at, x, (size_t) m * sizeof(float));
+        for (int64_t i = 0; i < m; i++) out[at + i] = gelu(x[i]);
+    }
+}
+
+/* Rows [first, end) of [*, C]: x = inp + bias (bias [C], may be NULL); preact = x when preact is not NULL; out = gelu(x). */
+EXPORT CLONES void eva4j_bias_gelu_rows(float *preact, float *out, const float *inp, const float *bias, int64_t first,
+                                        int64_t end, int64_t C) {
+    for (int64_t n = first; n < end; n++) gelu_span(preact ? preact + n * C : NULL, out + n * C, inp + n * C, bias, C);
+}
+
+/* out[i] = gelu(inp[i]) for i in [first, end) */
+EXPORT CLONES void eva4j_gelu(float *out, const float *inp, int64_t first, int64_t end) {
+    gelu_span(NULL, out + first, inp + first, NULL, end - first);
+}
+
+/* out[i] = a[i] + b[i] for i in [0, n); out may be a or b */
+EXPORT CLONES void eva4j_add(float *out, const float *a, const float *b, int64_t n) {
+    float x[BLOCK];
+    for (int64_t at = 0; at < n; at += BLOCK) {
+        int64_t m = n - at < BLOCK ? n - at : BLOCK;
+        for (int64_t i = 0; i < m; i++) x[i] = a[at + i] + b[at + i];
+        memcpy(out + at, x, (size_t) m * sizeof(float));
+    }
+}
+
+/* out[n, :] += table[ids[n], :] for rows n in [first, end); ids are in range (checked by Java) */
+EXPORT CLONES void eva4j_embedding_add_rows(float *out, const int32_t *ids, const float *table, int64_t first,
+                                            int64_t end, int64_t C) {
+    for (int64_t n = first; n < end; n++) eva4j_add(out + n * C, out + n * C, table + (int64_t) ids[n] * C, C);
+}
+
+/*
+ * sum of row[0, C) in float64 as NormOps.rowSum: with lanes > 0, whole vectors of `lanes` floats are widened into two
+ * halves, each half's lanes summed in its own double, the halves added lane by lane, the lanes summed in order;
+ * then the tail. lanes == 0: the tail loop alone (Java's vector loop does not run).
+ */
+INLINE double row_sum(const float *row, int64_t C, int lanes) {
+    double acc0[MAX_LANES / 2] = {0}, acc1[MAX_LANES / 2] = {0};
+    int64_t c = 0;
+    int half = lanes / 2;
+    if (lanes > 0) {
+        for (int64_t upper = C - C % lanes; c < upper; c += lanes) {
+            for (int j = 0; j < half; j++) {
+                acc0[j] += (double) row[c + j];
+                acc1[j] += (double) row[c + half + j];
+            }
+        }
+    }
+    double s = 0;
+    for (int j = 0; j < half; j++) s += acc0[j] + acc1[j];
+    for (; c < C; c++) s += row[c];
+    return s;
+}
+
+/* sum of (row[c] - mu)^2 over [0, C) in float64 as NormOps.squaredDeviations (fused in the vector part) */
+INLINE double squared_deviations(const float *row, int64_t C, double mu, int lanes) {
+    double acc0[MAX_LANES / 2] = {0}, acc1[MAX_LANES / 2] = {0};
+    int64_t c = 0;
+    int half = lanes / 2;
+    if (lanes > 0) {
+        for (int64_t upper = C - C % lanes; c < upper; c += lanes) {
+            for (int j = 0; j < half; j++) {
+                double d0 = (double) row[c + j] - mu, d1 = (double) row[c + half + j] - mu;
+                acc0[j] = fma(d0, d0, acc0[j]);
+                acc1[j] = fma(d1, d1, acc1[j]);
+            }
+        }
+    }
+    double s = 0;
+    for (int j = 0; j < half; j++) s += acc0[j] + acc1[j];
+    for (; c < C; c++) {
+        double d = row[c] - mu;
+        s += d * d;
+    }
+    return s;
+}
+
+/* The two lane counts Java reports on x86 (AVX2, AVX-512) get loops with a constant trip count; others the general one. */
+#define BY_LANES(call) (lanes == 16 ? call(16) : lanes == 8 ? call(8) : call(lanes))
+
+/*
+ * NormOps.residualLayerNormForward for rows [first, end) of [*, C]: x = sum (+ bias) + residual, written back to sum,
+ * when sum is not NULL, else x = residual; out = (x - mean) rstd w + b with float64 statistics; mean and rstd [N]
+ * saved when not NULL. out may be residual.
+ */
+EXPORT CLONES int eva4j_residual_layernorm_rows(float *sum, float *out, float *mean, float *rstd, const float *bias,
+                                                const float *residual, const float *w, const float *b, int64_t first,
+                                                int64_t end, int64_t C, float eps, int lanes) {
+    if (lanes < 0 || lanes > MAX_LANES || lanes % 2 != 0) return 1;
+    float *row = malloc((size_t) C * sizeof(float));
+    if (row == NULL) return 2;
+    for (int64_t n = first; n < end; n++) {
+        int64_t base = n * C;
+        if (sum == NULL) {
+            memcpy(row, residual + base, (size_t) C * sizeof(float));
+        } else {
+            if (bias != NULL) {
+                for (int64_t c = 0; c < C; c++) row[c] = sum[base + c] + bias[c] + residual[base + c];
+            } else {
+                for (int64_t c = 0; c < C; c++) row[c] = sum[base + c] + residual[base + c];
+            }
+            memcpy(sum + base, row, (size_t) C * sizeof(float));
+        }
+#define STATS(L) (row_sum(row, C, L))
+        double mu = BY_LANES(STATS) / C;
+#undef STATS
+#define STATS(L) (squared_deviations(row, C, mu, L))
+        double sq = BY_LANES(STATS);
+#undef STATS
+        float m = (float) mu;
+        float r = (float) (1 / sqrt(sq / C + eps));
+        if (mean != NULL) {
+            mean[n] = m;
+            rstd[n] = r;
+        }
+        float *o = out + base;
+        for (int64_t c = 0; c < C; c++) o[c] = (row[c] - m) * r * w[c] + b[c];
+    }
+    free(row);
+    return 0;
+}
+
+/* NormOps.rmsNormForward for rows [first, end): out = x rstd w, rstd = 1 / sqrt(mean(x^2) + eps) saved when not NULL */
+EXPORT CLONES int eva4j_rmsnorm_rows(float *out, float *rstd, const float *inp, const float *w, int64_t first,
+                                     int64_t end, int64_t C, float eps, int lanes) {
+    if (lanes < 0 || lanes > MAX_LANES || lanes % 2 != 0) return 1;
+    float *row = malloc((size_t) C * sizeof(float));
+    if (row == NULL) return 2;
+    for (int64_t n = first; n < end; n++) {
+        memcpy(row, inp + n * C, (size_t) C * sizeof(float));
+#define STATS(L) (squared_deviations(row, C, 0, L))
+        double sq = BY_LANES(STATS);
+#undef STATS
+        float r = (float) (1 / sqrt(sq / C + eps));
+        if (rstd != NULL) rstd[n] = r;
+        float *o = out + n * C;
+        for (int64_t c = 0; c < C; c++) o[c] = row[c] * r * w[c];
+    }
+    free(row);
+    return 0;
+}
+
+/*
+ * VectorOps.softmaxRow on x[0, k), in place: max over whole vectors and the tail; exp(x - max) over whole vectors in
+ * blocks of at most 16 vectors, each block's float lanes summed in lane order into a double; the tail through double
+ * exp; then every element times (float) (1 / sum). A row whose max is -inf becomes zeros.
+ */
+INLINE void softmax_row(float *x, int64_t k, int lanes) {
+    int64_t i = 0, upper = k - lanes;
+    float lane_max[MAX_LANES], max = -INFINITY; /* per-lane maxima first (vectorisable); a max in any order is the max */
+    for (int j = 0; j < lanes; j++) lane_max[j] = -INFINITY;
+    for (; i <= upper; i += lanes) {
+        for (int j = 0; j < lanes; j++) lane_max[j] = x[i + j] > lane_max[j] ? x[i + j] : lane_max[j];
+    }
+    for (int j = 0; j < lanes; j++) max = lane_max[j] > max ? lane_max[j] : max;
+    for (; i < k; i++) max = x[i] > max ? x[i] : max;
+    if (max == -INFINITY) {
+        memset(x, 0, (size_t) k * sizeof(float));
+        return;
+    }
+    double sum = 0;
+    i = 0;
+    while (i <= upper) {
+        float block[MAX_LANES] = {0};
+        int64_t stop = upper < i + 15 * (int64_t) lanes ? upper : i + 15 * (int64_t) lanes;
+        for (; i <= stop; i += lanes) {
+            for (int j = 0; j < lanes; j++) {
+                float e = exp_float(x[i + j] - max);
+                x[i + j] = e;
+                block[j] += e;
+            }
+        }
+        double lanesSum = 0; /* VectorOps.sumLanes: the block's lanes in order, then into the running sum */
+        for (int j = 0; j < lanes; j++) lanesSum += block[j];
+        sum += lanesSum;
+    }
+    for (; i < k; i++) {
+        float e = (float) exp((double) (x[i] - max));
+        x[i] = e;
+        sum += e;
+    }
+    float inv = (float) (1 / sum);
+    for (i = 0; i < k; i++) x[i] *= inv;
+}
+
+/*
+ * The masked softmax of attention (AttentionOps) over the T x T scores at att, row t the query: keys s > t (when
+ * causal) and keys with mask[s] == 0 (mask [T] or NULL) get no weight; a row with no visible key becomes zeros.
+ */
+EXPORT CLONES int eva4j_masked_softmax(float *att, const int32_t *mask, int64_t T, int causal, int lanes) {
+    if (lanes < 2 || lanes > MAX_LANES) return 1;
+    for (int64_t t = 0; t < T; t++) {
+        float *row = att + t * T;
+        int64_t visible = causal ? t + 1 : T;
+        if (mask != NULL) {
+            for (int64_t s = 0; s < visible; s++) {
+                if (mask[s] == 0) row[s] = -INFINITY;
+            }
+        }
+#define SOFTMAX(L) (softmax_row(row, visible, L))
+        BY_LANES(SOFTMAX);
+#undef SOFTMAX
+        for (int64_t s = visible; s < T; s++) row[s] = 0.0f;
+    }
+    return 0;
+}
+
+/* The library's interface version: Java refuses a library whose version differs from its own. */
+EXPORT int eva4j_rows_version(void) {
+    return 1;
+}
