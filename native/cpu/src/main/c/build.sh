@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Builds eva4j's row kernels (eva4j_rows.c) into a shared library resource; run by Maven (generate-resources) as
-#   bash src/main/c/build.sh <resource output folder> <report folder>
+#   bash src/main/c/build.sh <resource output folder> <report folder> [<classes folder>]
 # It writes <resource output folder>/dev/eva4j/cpu/native/<os>-<arch>/libeva4j-rows.so and <report folder>/cc.txt
 # (the compiler and its flags). Where no C compiler is found it writes libeva4j-rows.absent instead, holding the reason
 # the CPU backend reports, and succeeds: the backend then runs the same kernels in Java (Vector API), with the same
 # results, only slower to warm up. A compile error or any warning (-Werror) fails the build. The compiler is
-# $EVA4J_CC, else cc, gcc or clang on PATH.
+# $EVA4J_CC, else cc, gcc or clang on PATH; EVA4J_CC=none builds without the library.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:?usage: build.sh <resource output folder> <report folder>}"
 report="${2:?usage: build.sh <resource output folder> <report folder>}"
+classes="${3:-}"
 os="$(uname -s | tr '[:upper:]' '[:lower:]')"
 arch="$(uname -m)"
 case "$arch" in amd64) arch=x86_64 ;; arm64) arch=aarch64 ;; esac
@@ -17,8 +18,16 @@ pkg="$out/dev/eva4j/cpu/native/$os-$arch"
 mkdir -p "$pkg" "$report"
 lib="$pkg/libeva4j-rows.so"
 absent="$pkg/libeva4j-rows.absent"
+# Maven copies resources without deleting: drop what an earlier build (with or without a compiler) left in classes
+if [[ -n "$classes" ]]; then rm -f "$classes/dev/eva4j/cpu/native/$os-$arch/libeva4j-rows."{so,absent}; fi
 
 cc="${EVA4J_CC:-}"
+if [[ "$cc" == none ]]; then
+    rm -f "$lib"
+    echo "this build has no native row kernels: it was built with EVA4J_CC=none" > "$absent"
+    echo "[eva4j cpu] EVA4J_CC=none: native row kernels not built (the Vector API kernels run instead)"
+    exit 0
+fi
 if [[ -z "$cc" ]]; then
     for c in cc gcc clang; do
         if command -v "$c" >/dev/null 2>&1; then cc="$(command -v "$c")"; break; fi
