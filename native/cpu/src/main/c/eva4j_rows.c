@@ -245,47 +245,90 @@ EXPORT CLONES int eva4j_rmsnorm_rows(float *out, float *rstd, const float *inp, 
     return 0;
 }
 
+/* GCC vector types: lowered to whatever the clone's target has (one zmm, two ymm, four xmm) */
+typedef float v16sf __attribute__((vector_size(64)));
+typedef int32_t v16si __attribute__((vector_size(64)));
+typedef float v8sf __attribute__((vector_size(32)));
+
+/* the largest of x[0, k) (NaN aside, a max in any order is the max) */
+INLINE float row_max(const float *x, int64_t k) {
+    int64_t i = 0;
+    float max = -INFINITY;
+    if (k >= 16) {
+        v16sf m;
+        memcpy(&m, x, sizeof m);
+        for (i = 16; i + 16 <= k; i += 16) {
+            v16sf v;
+            memcpy(&v, x + i, sizeof v);
+            v16si greater = v > m;
+            m = (v16sf) (((v16si) v & greater) | ((v16si) m & ~greater));
+        }
+        for (int j = 0; j < 16; j++) max = m[j] > max ? m[j] : max;
+    }
+    for (; i < k; i++) max = x[i] > max ? x[i] : max;
+    return max;
+}
+
+/*
+ * The float lane sums of x[b0, b1) (whole vectors of `lanes`) into block[0, lanes), as Java's FloatVector adds do:
+ * lane j gets x[b0 + j], x[b0 + lanes + j], ... in that order.
+ */
+INLINE void lane_sums(const float *x, int64_t b0, int64_t b1, int lanes, float *block) {
+    if (lanes == 16) {
+        v16sf acc = {0};
+        for (int64_t i = b0; i < b1; i += 16) {
+            v16sf v;
+            memcpy(&v, x + i, sizeof v);
+            acc += v;
+        }
+        memcpy(block, &acc, sizeof acc);
+    } else if (lanes == 8) {
+        v8sf acc = {0};
+        for (int64_t i = b0; i < b1; i += 8) {
+            v8sf v;
+            memcpy(&v, x + i, sizeof v);
+            acc += v;
+        }
+        memcpy(block, &acc, sizeof acc);
+    } else {
+        for (int j = 0; j < lanes; j++) block[j] = 0;
+        for (int64_t i = b0; i < b1; i += lanes) {
+            for (int j = 0; j < lanes; j++) block[j] += x[i + j];
+        }
+    }
+}
+
 /*
  * VectorOps.softmaxRow on x[0, k), in place: max over whole vectors and the tail; exp(x - max) over whole vectors in
  * blocks of at most 16 vectors, each block's float lanes summed in lane order into a double; the tail through double
  * exp; then every element times (float) (1 / sum). A row whose max is -inf becomes zeros.
  */
 INLINE void softmax_row(float *x, int64_t k, int lanes) {
-    int64_t i = 0, upper = k - lanes;
-    float lane_max[MAX_LANES], max = -INFINITY; /* per-lane maxima first (vectorisable); a max in any order is the max */
-    for (int j = 0; j < lanes; j++) lane_max[j] = -INFINITY;
-    for (; i <= upper; i += lanes) {
-        for (int j = 0; j < lanes; j++) lane_max[j] = x[i + j] > lane_max[j] ? x[i + j] : lane_max[j];
-    }
-    for (int j = 0; j < lanes; j++) max = lane_max[j] > max ? lane_max[j] : max;
-    for (; i < k; i++) max = x[i] > max ? x[i] : max;
+    int64_t whole = k - k % lanes; /* the elements Java's vector loops cover: floor(k / lanes) whole vectors */
+    float max = row_max(x, k);
     if (max == -INFINITY) {
         memset(x, 0, (size_t) k * sizeof(float));
         return;
     }
+    /* the exponentials as one straight loop (element-wise, so any vector width gives Java's values) ... */
+    for (int64_t i = 0; i < whole; i++) x[i] = exp_float(x[i] - max);
+    /* ... then Java's sums: float lanes over blocks of 16 vectors, each block's lanes in order into a double */
     double sum = 0;
-    i = 0;
-    while (i <= upper) {
-        float block[MAX_LANES] = {0};
-        int64_t stop = upper < i + 15 * (int64_t) lanes ? upper : i + 15 * (int64_t) lanes;
-        for (; i <= stop; i += lanes) {
-            for (int j = 0; j < lanes; j++) {
-                float e = exp_float(x[i + j] - max);
-                x[i + j] = e;
-                block[j] += e;
-            }
-        }
-        double lanesSum = 0; /* VectorOps.sumLanes: the block's lanes in order, then into the running sum */
-        for (int j = 0; j < lanes; j++) lanesSum += block[j];
-        sum += lanesSum;
+    for (int64_t b0 = 0; b0 < whole; b0 += 16 * (int64_t) lanes) {
+        int64_t b1 = whole < b0 + 16 * (int64_t) lanes ? whole : b0 + 16 * (int64_t) lanes;
+        float block[MAX_LANES];
+        lane_sums(x, b0, b1, lanes, block);
+        double lanes_sum = 0; /* VectorOps.sumLanes */
+        for (int j = 0; j < lanes; j++) lanes_sum += block[j];
+        sum += lanes_sum;
     }
-    for (; i < k; i++) {
+    for (int64_t i = whole; i < k; i++) {
         float e = (float) exp((double) (x[i] - max));
         x[i] = e;
         sum += e;
     }
     float inv = (float) (1 / sum);
-    for (i = 0; i < k; i++) x[i] *= inv;
+    for (int64_t i = 0; i < k; i++) x[i] *= inv;
 }
 
 /*
@@ -302,9 +345,7 @@ EXPORT CLONES int eva4j_masked_softmax(float *att, const int32_t *mask, int64_t 
                 if (mask[s] == 0) row[s] = -INFINITY;
             }
         }
-#define SOFTMAX(L) (softmax_row(row, visible, L))
-        BY_LANES(SOFTMAX);
-#undef SOFTMAX
+        softmax_row(row, visible, lanes);
         for (int64_t s = visible; s < T; s++) row[s] = 0.0f;
     }
     return 0;
