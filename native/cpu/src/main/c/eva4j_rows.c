@@ -31,7 +31,7 @@
 #define BLOCK 256
 
 /* (float) (1 / Math.log(2)), (float) (1 / Math.sqrt(2)), (float) (1 / Math.sqrt(2 * Math.PI)) in Java */
-static const float LOG2E = 0x1.715476p0f, INV_SQRT2 = 0x1.6a09e6p-1f;
+static const float LOG2E = 0x1.715476p0f, INV_SQRT2 = 0x1.6a09e6p-1f, INV_SQRT_2PI = 0x1.988454p-2f;
 static const float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f, ROUND = 12582912.0f, EXP_ZERO = -86.0f;
 static const float E0 = 5.0000001201e-1f, E1 = 1.6666665459e-1f, E2 = 4.1665795894e-2f, E3 = 8.3334519073e-3f,
                    E4 = 1.3981999507e-3f, E5 = 1.9875691500e-4f;
@@ -351,7 +351,113 @@ EXPORT CLONES int eva4j_masked_softmax(float *att, const int32_t *mask, int64_t 
     return 0;
 }
 
+/* ------------------------------------------------------------------------------------------ training (backward) */
+
+/* gelu'(x) = Phi(x) + x phi(x) (VectorOps.geluGrad): Phi per sign from erfc, phi through exp */
+INLINE float gelu_grad(float x) {
+    float e = erfc_non_negative(fabsf(x) * INV_SQRT2);
+    float phi = x < 0.0f ? e * 0.5f : fmaf(e, -0.5f, 1.0f);
+    return phi + exp_float((x * x) * -0.5f) * INV_SQRT_2PI * x;
+}
+
+/* dinp[i] += gelu'(inp[i]) dout[i] for i in [first, end), fused as Java's g.fma(dout, dinp) */
+EXPORT CLONES void eva4j_gelu_backward(float *dinp, const float *dout, const float *inp, int64_t first, int64_t end) {
+    float g[BLOCK];
+    for (int64_t at = first; at < end; at += BLOCK) {
+        int64_t m = end - at < BLOCK ? end - at : BLOCK;
+        for (int64_t i = 0; i < m; i++) g[i] = fmaf(gelu_grad(inp[at + i]), dout[at + i], dinp[at + i]);
+        memcpy(dinp + at, g, (size_t) m * sizeof(float));
+    }
+}
+
+/* DropoutMask.hash: the 32-bit hash of element `index` under a folded seed (int arithmetic, wrapping) */
+INLINE uint32_t dropout_hash(uint32_t word, int64_t index) {
+    uint32_t x = word ^ ((uint32_t) index * 0x85EBCA6Bu);
+    x += 0x632BE5ABu;
+    x ^= x >> 16;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return x;
+}
+
+/*
+ * Inverted dropout (DropoutMask, DropoutBlock): element i is kept, times 1 / (1 - p), when (hash(word, i) >>> 8) >=
+ * threshold, else 0. add == 0: out[i] = x[i] factor(i); add != 0: out[i] += x[i] factor(i). For i in [first, end).
+ */
+EXPORT CLONES void eva4j_dropout(float *out, const float *x, int64_t first, int64_t end, float p, int32_t word,
+                                 int32_t threshold, int add) {
+    float keep = 1.0f / (1.0f - p), v[BLOCK];
+    for (int64_t at = first; at < end; at += BLOCK) {
+        int64_t m = end - at < BLOCK ? end - at : BLOCK;
+        for (int64_t i = 0; i < m; i++) {
+            int32_t k = (int32_t) (dropout_hash((uint32_t) word, at + i) >> 8);
+            v[i] = x[at + i] * (k >= threshold ? keep : 0.0f);
+        }
+        if (add) {
+            for (int64_t i = 0; i < m; i++) v[i] = out[at + i] + v[i];
+        }
+        memcpy(out + at, v, (size_t) m * sizeof(float));
+    }
+}
+
+/*
+ * OptimizerOps.adamw over [first, end), in float64 per element: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
+ * p = p decay - step_size m / (sqrt(v) / bc2_sqrt + eps); m, v, p stored as float.
+ */
+EXPORT CLONES void eva4j_adamw(float *params, const float *grads, float *m, float *v, int64_t first, int64_t end,
+                               double b1, double b2, double decay, double step_size, double bc2_sqrt, float eps) {
+    for (int64_t i = first; i < end; i++) {
+        double g = grads[i];
+        double mi = b1 * m[i] + (1 - b1) * g;
+        double vi = b2 * v[i] + (1 - b2) * g * g;
+        double p = params[i] * decay - step_size * mi / (sqrt(vi) / bc2_sqrt + eps);
+        m[i] = (float) mi;
+        v[i] = (float) vi;
+        params[i] = (float) p;
+    }
+}
+
+/*
+ * NormOps.layerNormBackward for rows [first, end) of [N, C], in float64: dinp += (dnorm - mean(dnorm) - norm
+ * mean(dnorm norm)) rstd with dnorm = dout w, norm = (x - mean) rstd; dw[c] += dout norm and db[c] += dout summed
+ * into this range's partial sums (C doubles each, or NULL). dinp may be NULL. norm and dnorm: 2 C doubles of scratch.
+ */
+EXPORT CLONES int eva4j_layernorm_backward_rows(float *dinp, double *dw, double *db, const float *dout,
+                                                const float *inp, const float *weight, const float *mean,
+                                                const float *rstd, int64_t first, int64_t end, int64_t C) {
+    double *norm = malloc((size_t) C * 2 * sizeof(double));
+    if (norm == NULL) return 2;
+    double *dnorm = norm + C;
+    int params = dw != NULL || db != NULL;
+    for (int64_t n = first; n < end; n++) {
+        int64_t base = n * C;
+        double mu = mean[n], r = rstd[n];
+        double sum_dnorm = 0, sum_dnorm_norm = 0;
+        for (int64_t c = 0; c < C; c++) {
+            double d = dout[base + c];
+            norm[c] = (inp[base + c] - mu) * r;
+            dnorm[c] = d * weight[c];
+            sum_dnorm += dnorm[c];
+            sum_dnorm_norm += dnorm[c] * norm[c];
+            if (params) {
+                dw[c] += d * norm[c];
+                db[c] += d;
+            }
+        }
+        if (dinp == NULL) continue;
+        double mean_dnorm = sum_dnorm / C, mean_dnorm_norm = sum_dnorm_norm / C;
+        for (int64_t c = 0; c < C; c++) {
+            double g = (dnorm[c] - mean_dnorm - norm[c] * mean_dnorm_norm) * r;
+            dinp[base + c] = (float) (dinp[base + c] + g);
+        }
+    }
+    free(norm);
+    return 0;
+}
+
 /* The library's interface version: Java refuses a library whose version differs from its own. */
 EXPORT int eva4j_rows_version(void) {
-    return 1;
+    return 2;
 }

@@ -102,7 +102,7 @@ public final class MiniLmProfile {
     }
 
     /** The real backend with its kernels replaced by the timed proxy. */
-    private record Delegating(ComputeBackend real, Kernels kernels) implements ComputeBackend {
+    record Delegating(ComputeBackend real, Kernels kernels) implements ComputeBackend {
         @Override
         public String name() {
             return real.name();

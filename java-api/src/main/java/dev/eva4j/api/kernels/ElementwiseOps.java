@@ -19,9 +19,9 @@ final class ElementwiseOps {
         Parallel.elements(n, (first, end) -> rows.gelu(out, inp, first, end));
     }
 
-    /** dinp += (Phi(x) + x phi(x)) dout, vectorised (see {@link VectorOps#geluBackward}). */
-    static void geluBackward(MemorySegment dinp, MemorySegment dout, MemorySegment inp, long n) {
-        Parallel.elements(n, (first, end) -> VectorOps.geluBackward(dinp, dout, inp, first, end));
+    /** dinp += (Phi(x) + x phi(x)) dout through {@code rows} (see {@link VectorOps#geluBackward}). */
+    static void geluBackward(RowKernels rows, MemorySegment dinp, MemorySegment dout, MemorySegment inp, long n) {
+        Parallel.elements(n, (first, end) -> rows.geluBackward(dinp, dout, inp, first, end));
     }
 
     /** SiLU of one value, through float64 exp. */

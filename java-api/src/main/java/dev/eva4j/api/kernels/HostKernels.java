@@ -292,7 +292,7 @@ public final class HostKernels implements Kernels {
         MemorySegment w = floats(op, "weight", weight, C, c);
         MemorySegment m = floats(op, "mean", mean, N, n), r = floats(op, "rstd", rstd, N, n);
         if (di == null && dw == null && db == null) return;
-        NormOps.layerNormBackward(di, dw, db, d, i, w, m, r, N, C);
+        NormOps.layerNormBackward(rows, di, dw, db, d, i, w, m, r, N, C);
     }
 
     @Override
@@ -398,7 +398,7 @@ public final class HostKernels implements Kernels {
         MemorySegment bi = optionalFloats(op, "bias", bias, OUT, shape("OUT", OUT));
         MemorySegment la = floats(op, "a", a, (long) R * IN, shape("R, IN", R, IN));
         MemorySegment lb = floats(op, "b", b, (long) OUT * R, shape("OUT, R", OUT, R));
-        LinearOps.loraForward(gemm, scratch, o, x, i, w, bi, la, lb, scale, dropout, seed, N, IN, OUT, R);
+        LinearOps.loraForward(gemm, rows, scratch, o, x, i, w, bi, la, lb, scale, dropout, seed, N, IN, OUT, R);
     }
 
     @Override
@@ -416,7 +416,7 @@ public final class HostKernels implements Kernels {
         MemorySegment x = floats(op, "xa", xa, (long) N * R, shape("N, R", N, R));
         MemorySegment w = floats(op, "weight", weight, (long) OUT * IN, shape("OUT, IN", OUT, IN));
         MemorySegment la = floats(op, "a", a, (long) R * IN, ri), lb = floats(op, "b", b, (long) OUT * R, or);
-        LinearOps.loraBackward(gemm, scratch, di, dla, dlb, d, i, x, w, la, lb, scale, dropout, seed, N, IN, OUT, R);
+        LinearOps.loraBackward(gemm, rows, scratch, di, dla, dlb, d, i, x, w, la, lb, scale, dropout, seed, N, IN, OUT, R);
     }
 
     private static void checkDropout(String op, float dropout) {
@@ -510,7 +510,7 @@ public final class HostKernels implements Kernels {
         String s = "[n=" + n + "]";
         MemorySegment di = optionalFloats(op, "dinp", dinp, n, s);
         MemorySegment d = floats(op, "dout", dout, n, s), i = floats(op, "inp", inp, n, s);
-        if (di != null) ElementwiseOps.geluBackward(di, d, i, n);
+        if (di != null) ElementwiseOps.geluBackward(rows, di, d, i, n);
     }
 
     @Override
@@ -638,7 +638,7 @@ public final class HostKernels implements Kernels {
         String s = "[n=" + n + "]";
         MemorySegment p = floats(op, "params", params, n, s), g = floats(op, "grads", grads, n, s);
         MemorySegment sm = floats(op, "m", m, n, s), sv = floats(op, "v", v, n, s);
-        OptimizerOps.adamw(p, g, sm, sv, n, lr, beta1, beta2, eps, weightDecay, step);
+        OptimizerOps.adamw(rows, p, g, sm, sv, n, lr, beta1, beta2, eps, weightDecay, step);
     }
 
     @Override

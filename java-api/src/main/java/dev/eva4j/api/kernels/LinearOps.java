@@ -81,7 +81,7 @@ final class LinearOps {
      * out = inp W^T (+ bias) + scale (drop(inp) A^T) B^T; xa = drop(inp) A^T is saved. drop is inverted dropout of
      * rate {@code dropout} with the {@link DropoutMask} of {@code seed} over the N*IN elements of inp.
      */
-    static void loraForward(HostGemm gemm, Scratch scratch, MemorySegment out, MemorySegment xa, MemorySegment inp,
+    static void loraForward(HostGemm gemm, RowKernels rows, Scratch scratch, MemorySegment out, MemorySegment xa, MemorySegment inp,
                             MemorySegment weight, MemorySegment bias, MemorySegment a, MemorySegment b, float scale,
                             float dropout, long seed, int N, int IN, int OUT, int R) {
         matmulForward(gemm, out, inp, weight, bias, N, IN, OUT);
@@ -89,7 +89,7 @@ final class LinearOps {
         try {
             MemorySegment x = inp;
             if (dropped != null) {
-                drop(dropped, inp, (long) N * IN, dropout, seed);
+                drop(rows, dropped, inp, (long) N * IN, dropout, seed);
                 x = dropped;
             }
             gemm.sgemm(NO, YES, N, R, IN, 1f, x, IN, a, IN, 0f, xa, R);
@@ -99,15 +99,12 @@ final class LinearOps {
         gemm.sgemm(NO, YES, N, OUT, R, scale, xa, R, b, R, 1f, out, OUT);
     }
 
-    /** Elements per heap block of the dropout loops (16 KiB). */
-    private static final int BLOCK = 4096;
-
 
     /**
      * With g = scale dout B [N, R]: db += scale dout^T xa; da += g^T drop(inp); dinp += dout W + drop'(g A), drop'
      * the same mask and factor as the forward pass. Each gradient output may be null.
      */
-    static void loraBackward(HostGemm gemm, Scratch scratch, MemorySegment dinp, MemorySegment da, MemorySegment db,
+    static void loraBackward(HostGemm gemm, RowKernels rows, Scratch scratch, MemorySegment dinp, MemorySegment da, MemorySegment db,
                              MemorySegment dout, MemorySegment inp, MemorySegment xa, MemorySegment weight,
                              MemorySegment a, MemorySegment b, float scale, float dropout, long seed, int N, int IN,
                              int OUT, int R) {
@@ -122,7 +119,7 @@ final class LinearOps {
             gemm.sgemm(NO, NO, N, R, OUT, scale, dout, OUT, b, R, 0f, g, R);
             MemorySegment x = dropping ? work.asSlice(nr * Float.BYTES, ni * Float.BYTES) : null;
             if (da != null) {
-                if (dropping) drop(x, inp, ni, dropout, seed);
+                if (dropping) drop(rows, x, inp, ni, dropout, seed);
                 gemm.sgemm(YES, NO, R, IN, N, 1f, g, R, dropping ? x : inp, IN, 1f, da, IN);
             }
             if (dinp != null) {
@@ -130,7 +127,7 @@ final class LinearOps {
                     gemm.sgemm(NO, NO, N, IN, R, 1f, g, R, a, IN, 1f, dinp, IN);
                 } else {
                     gemm.sgemm(NO, NO, N, IN, R, 1f, g, R, a, IN, 0f, x, IN);
-                    addDropped(dinp, x, ni, dropout, seed);
+                    addDropped(rows, dinp, x, ni, dropout, seed);
                 }
             }
         } finally {
@@ -139,30 +136,13 @@ final class LinearOps {
     }
 
     /** dinp[i] += factor(i) gx[i]: the dropout mask applied to a gradient, then added. */
-    private static void addDropped(MemorySegment dinp, MemorySegment gx, long ni, float dropout, long seed) {
-        Parallel.elements(ni, (first, end) -> {
-            float[] acc = new float[BLOCK], v = new float[BLOCK];   // blocks that stay in the L1 cache
-            for (long b = first; b < end; b += BLOCK) {
-                int n = (int) Math.min(BLOCK, end - b);
-                MemorySegment.copy(dinp, F32, b * Float.BYTES, acc, 0, n);
-                MemorySegment.copy(gx, F32, b * Float.BYTES, v, 0, n);
-                DropoutBlock.apply(v, n, seed, b, dropout);
-                for (int i = 0; i < n; i++) acc[i] += v[i];
-                MemorySegment.copy(acc, 0, dinp, F32, b * Float.BYTES, n);
-            }
-        });
+    private static void addDropped(RowKernels rows, MemorySegment dinp, MemorySegment gx, long ni, float dropout,
+                                   long seed) {
+        Parallel.elements(ni, (first, end) -> rows.dropout(dinp, gx, first, end, dropout, seed, true));
     }
 
     /** out[i] = inp[i] * DropoutMask.factor(seed, i, p) for i in [0, n). */
-    static void drop(MemorySegment out, MemorySegment inp, long n, float p, long seed) {
-        Parallel.elements(n, (first, end) -> {
-            float[] v = new float[BLOCK];
-            for (long b = first; b < end; b += BLOCK) {
-                int m = (int) Math.min(BLOCK, end - b);
-                MemorySegment.copy(inp, F32, b * Float.BYTES, v, 0, m);
-                DropoutBlock.apply(v, m, seed, b, p);
-                MemorySegment.copy(v, 0, out, F32, b * Float.BYTES, m);
-            }
-        });
+    static void drop(RowKernels rows, MemorySegment out, MemorySegment inp, long n, float p, long seed) {
+        Parallel.elements(n, (first, end) -> rows.dropout(out, inp, first, end, p, seed, false));
     }
 }

@@ -2,7 +2,9 @@ package dev.eva4j.api.kernels;
 
 import static dev.eva4j.api.kernels.VectorOps.F32;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -118,40 +120,70 @@ final class NormOps {
      * dweight += sum_n dout norm; dbias += sum_n dout. Shapes: dinp, dout, inp [N, C]; dweight, dbias, weight [C];
      * mean, rstd [N]. dinp, dweight, dbias may be null.
      */
-    static void layerNormBackward(MemorySegment dinp, MemorySegment dweight, MemorySegment dbias, MemorySegment dout,
-                                  MemorySegment inp, MemorySegment weight, MemorySegment mean, MemorySegment rstd,
-                                  int N, int C) {
+    static void layerNormBackward(RowKernels rows, MemorySegment dinp, MemorySegment dweight, MemorySegment dbias,
+                                  MemorySegment dout, MemorySegment inp, MemorySegment weight, MemorySegment mean,
+                                  MemorySegment rstd, int N, int C) {
         boolean params = dweight != null || dbias != null;
         int chunks = Parallel.chunkCount(N, C);
-        double[][] dw = new double[chunks][], db = new double[chunks][];
-        Parallel.chunks(N, chunks, (chunk, first, end) -> {
-            double[] norm = new double[C], dnorm = new double[C];
-            double[] w = params ? dw[chunk] = new double[C] : null, b = params ? db[chunk] = new double[C] : null;
-            for (int n = first; n < end; n++) {
-                long base = (long) n * C;
-                double m = mean.getAtIndex(F32, n), r = rstd.getAtIndex(F32, n);
-                double sumDnorm = 0, sumDnormNorm = 0;
-                for (int c = 0; c < C; c++) {
-                    double d = dout.getAtIndex(F32, base + c);
-                    norm[c] = (inp.getAtIndex(F32, base + c) - m) * r;
-                    dnorm[c] = d * weight.getAtIndex(F32, c);
-                    sumDnorm += dnorm[c];
-                    sumDnormNorm += dnorm[c] * norm[c];
-                    if (params) {
-                        w[c] += d * norm[c];
-                        b[c] += d;
-                    }
-                }
-                if (dinp == null) continue;
-                double meanDnorm = sumDnorm / C, meanDnormNorm = sumDnormNorm / C;
-                for (int c = 0; c < C; c++) {
-                    double g = (dnorm[c] - meanDnorm - norm[c] * meanDnormNorm) * r;
-                    dinp.setAtIndex(F32, base + c, (float) (dinp.getAtIndex(F32, base + c) + g));
+        if (!params) {
+            Parallel.chunks(N, chunks, (chunk, first, end) ->
+                    rows.layerNormBackward(dinp, null, null, dout, inp, weight, mean, rstd, first, end, C));
+            return;
+        }
+        // per-chunk float64 partial sums of dweight and dbias (native memory, so native row kernels can add into
+        // them), combined in chunk order
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment dw = arena.allocate(ValueLayout.JAVA_DOUBLE, (long) chunks * C);
+            MemorySegment db = arena.allocate(ValueLayout.JAVA_DOUBLE, (long) chunks * C);
+            boolean[] ran = new boolean[chunks];
+            long bytes = (long) C * Double.BYTES;
+            Parallel.chunks(N, chunks, (chunk, first, end) -> {
+                ran[chunk] = true;
+                rows.layerNormBackward(dinp, dw.asSlice(chunk * bytes, bytes), db.asSlice(chunk * bytes, bytes), dout,
+                        inp, weight, mean, rstd, first, end, C);
+            });
+            if (dweight != null) addColumns(dweight, dw, ran, C);
+            if (dbias != null) addColumns(dbias, db, ran, C);
+        }
+    }
+
+    /** {@link RowKernels#layerNormBackward} in Java, rows [first, end). */
+    static void layerNormBackwardRows(MemorySegment dinp, MemorySegment dweight, MemorySegment dbias,
+                                      MemorySegment dout, MemorySegment inp, MemorySegment weight, MemorySegment mean,
+                                      MemorySegment rstd, int first, int end, int C) {
+        boolean params = dweight != null;
+        double[] norm = new double[C], dnorm = new double[C];
+        double[] w = params ? new double[C] : null, b = params ? new double[C] : null;
+        if (params) {
+            MemorySegment.copy(dweight, ValueLayout.JAVA_DOUBLE, 0, w, 0, C);
+            MemorySegment.copy(dbias, ValueLayout.JAVA_DOUBLE, 0, b, 0, C);
+        }
+        for (int n = first; n < end; n++) {
+            long base = (long) n * C;
+            double m = mean.getAtIndex(F32, n), r = rstd.getAtIndex(F32, n);
+            double sumDnorm = 0, sumDnormNorm = 0;
+            for (int c = 0; c < C; c++) {
+                double d = dout.getAtIndex(F32, base + c);
+                norm[c] = (inp.getAtIndex(F32, base + c) - m) * r;
+                dnorm[c] = d * weight.getAtIndex(F32, c);
+                sumDnorm += dnorm[c];
+                sumDnormNorm += dnorm[c] * norm[c];
+                if (params) {
+                    w[c] += d * norm[c];
+                    b[c] += d;
                 }
             }
-        });
-        if (dweight != null) addColumns(dweight, dw, C);
-        if (dbias != null) addColumns(dbias, db, C);
+            if (dinp == null) continue;
+            double meanDnorm = sumDnorm / C, meanDnormNorm = sumDnormNorm / C;
+            for (int c = 0; c < C; c++) {
+                double g = (dnorm[c] - meanDnorm - norm[c] * meanDnormNorm) * r;
+                dinp.setAtIndex(F32, base + c, (float) (dinp.getAtIndex(F32, base + c) + g));
+            }
+        }
+        if (params) {
+            MemorySegment.copy(w, 0, dweight, ValueLayout.JAVA_DOUBLE, 0, C);
+            MemorySegment.copy(b, 0, dbias, ValueLayout.JAVA_DOUBLE, 0, C);
+        }
     }
 
     /** Shapes: out, inp [N, C]; weight [C]; rstd [N] or null. out may be inp. Rows in parallel through {@code rows}. */
@@ -205,6 +237,17 @@ final class NormOps {
             }
         });
         if (dweight != null) addColumns(dweight, dw, C);
+    }
+
+    /** dst[c] += sum over the chunks that ran of partials[chunk * C + c] (float64), summed in chunk order. */
+    static void addColumns(MemorySegment dst, MemorySegment partials, boolean[] ran, int C) {
+        for (int c = 0; c < C; c++) {
+            double s = 0;
+            for (int chunk = 0; chunk < ran.length; chunk++) {
+                if (ran[chunk]) s += partials.getAtIndex(ValueLayout.JAVA_DOUBLE, (long) chunk * C + c);
+            }
+            dst.setAtIndex(F32, c, (float) (dst.getAtIndex(F32, c) + s));
+        }
     }
 
     /** dst[c] += sum over chunks of partial[chunk][c], summed in chunk order (null chunks held no rows). */

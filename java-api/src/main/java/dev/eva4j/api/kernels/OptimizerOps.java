@@ -12,21 +12,12 @@ final class OptimizerOps {
      * PyTorch's AdamW: p *= 1 - lr wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
      * p -= (lr / (1 - b1^step)) m / (sqrt(v) / sqrt(1 - b2^step) + eps).
      */
-    static void adamw(MemorySegment params, MemorySegment grads, MemorySegment m, MemorySegment v, long n, float lr,
-                      float beta1, float beta2, float eps, float weightDecay, int step) {
+    static void adamw(RowKernels rows, MemorySegment params, MemorySegment grads, MemorySegment m, MemorySegment v,
+                      long n, float lr, float beta1, float beta2, float eps, float weightDecay, int step) {
         double b1 = beta1, b2 = beta2, decay = 1 - (double) lr * weightDecay;
         double stepSize = lr / (1 - Math.pow(b1, step)), bc2Sqrt = Math.sqrt(1 - Math.pow(b2, step));
-        Parallel.elements(n, (first, end) -> {
-            for (long i = first; i < end; i++) {
-                double g = grads.getAtIndex(F32, i);
-                double mi = b1 * m.getAtIndex(F32, i) + (1 - b1) * g;
-                double vi = b2 * v.getAtIndex(F32, i) + (1 - b2) * g * g;
-                double p = params.getAtIndex(F32, i) * decay - stepSize * mi / (Math.sqrt(vi) / bc2Sqrt + eps);
-                m.setAtIndex(F32, i, (float) mi);
-                v.setAtIndex(F32, i, (float) vi);
-                params.setAtIndex(F32, i, (float) p);
-            }
-        });
+        Parallel.elements(n, (first, end) ->
+                rows.adamw(params, grads, m, v, first, end, b1, b2, decay, stepSize, bc2Sqrt, eps));
     }
 
     /** sqrt(sum grads[i]^2) in float64, per-chunk sums combined in chunk order (the same result on every run). */

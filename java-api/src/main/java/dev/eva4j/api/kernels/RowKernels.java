@@ -3,8 +3,9 @@ package dev.eva4j.api.kernels;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The element-wise forward arithmetic of the host kernels, one range of rows (or elements) per call: LayerNorm with the
- * residual add, RMSNorm, bias + GELU, GELU, the add, the embedding sum and attention's masked softmax. {@link HostKernels}
+ * The element-wise arithmetic of the host kernels, one range of rows (or elements) per call: forward, LayerNorm with
+ * the residual add, RMSNorm, bias + GELU, GELU, the add, the embedding sum and attention's masked softmax; in
+ * training, GELU's and LayerNorm's backward, dropout and the AdamW update. {@link HostKernels}
  * checks every argument, splits the work across threads and hands each range to a {@code RowKernels}; it never passes a
  * range outside the segments.
  *
@@ -54,6 +55,33 @@ public interface RowKernels {
      * mask[s] == 0 (mask [T] I32, or null) or, when causal, s > t; a row with no visible key becomes zeros.
      */
     void maskedSoftmax(MemorySegment att, MemorySegment mask, int T, boolean causal);
+
+    // ------------------------------------------------------------------------------------------ training
+
+    /** dinp[i] += gelu'(inp[i]) dout[i] for i in [first, end), gelu' in float32 and the update fused (one rounding). */
+    void geluBackward(MemorySegment dinp, MemorySegment dout, MemorySegment inp, long first, long end);
+
+    /**
+     * Inverted dropout ({@link dev.eva4j.spi.DropoutMask} of {@code seed}, rate p > 0) over [first, end): out[i] =
+     * x[i] factor(i), or out[i] += x[i] factor(i) when {@code add}. out may be x.
+     */
+    void dropout(MemorySegment out, MemorySegment x, long first, long end, float p, long seed, boolean add);
+
+    /**
+     * One AdamW update of [first, end) in float64 per element (PyTorch's order): m = b1 m + (1 - b1) g;
+     * v = b2 v + (1 - b2) g g; p = p decay - stepSize m / (sqrt(v) / bc2Sqrt + eps); m, v, p stored as float.
+     */
+    void adamw(MemorySegment params, MemorySegment grads, MemorySegment m, MemorySegment v, long first, long end,
+               double beta1, double beta2, double decay, double stepSize, double bc2Sqrt, float eps);
+
+    /**
+     * LayerNorm's backward for rows [first, end) of [N, C], in float64: dinp += (dnorm - mean(dnorm) - norm
+     * mean(dnorm norm)) rstd, dnorm = dout w, norm = (x - mean) rstd (dinp may be null); when dweight and dbias (C
+     * doubles each, both or neither) are given, dweight[c] += dout norm and dbias[c] += dout, row by row in order.
+     */
+    void layerNormBackward(MemorySegment dinp, MemorySegment dweight, MemorySegment dbias, MemorySegment dout,
+                           MemorySegment inp, MemorySegment weight, MemorySegment mean, MemorySegment rstd, int first,
+                           int end, int C);
 
     /** The host kernels' own implementation: Java, through the Vector API. */
     static RowKernels vectorApi() {

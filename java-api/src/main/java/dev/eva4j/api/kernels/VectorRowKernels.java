@@ -5,7 +5,10 @@ import static dev.eva4j.api.kernels.VectorOps.F32;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** {@link RowKernels} in Java: {@link NormOps}, {@link VectorOps} and the masked softmax of {@link AttentionOps}. */
+/**
+ * {@link RowKernels} in Java: {@link NormOps}, {@link VectorOps}, the masked softmax of {@link AttentionOps}, dropout
+ * ({@link DropoutBlock}) and the AdamW update.
+ */
 final class VectorRowKernels implements RowKernels {
     static final VectorRowKernels INSTANCE = new VectorRowKernels();
 
@@ -80,5 +83,49 @@ final class VectorRowKernels implements RowKernels {
             VectorOps.softmaxRow(att, att, base, visible);
             for (int s = visible; s < T; s++) att.setAtIndex(F32, base + s, 0f);
         }
+    }
+
+    @Override
+    public void geluBackward(MemorySegment dinp, MemorySegment dout, MemorySegment inp, long first, long end) {
+        VectorOps.geluBackward(dinp, dout, inp, first, end);
+    }
+
+    /** Elements per heap block of the dropout loops (16 KiB). */
+    private static final int BLOCK = 4096;
+
+    @Override
+    public void dropout(MemorySegment out, MemorySegment x, long first, long end, float p, long seed, boolean add) {
+        float[] v = new float[BLOCK], acc = add ? new float[BLOCK] : null; // blocks that stay in the L1 cache
+        for (long b = first; b < end; b += BLOCK) {
+            int n = (int) Math.min(BLOCK, end - b);
+            MemorySegment.copy(x, F32, b * Float.BYTES, v, 0, n);
+            DropoutBlock.apply(v, n, seed, b, p);
+            if (add) {
+                MemorySegment.copy(out, F32, b * Float.BYTES, acc, 0, n);
+                for (int i = 0; i < n; i++) v[i] = acc[i] + v[i];
+            }
+            MemorySegment.copy(v, 0, out, F32, b * Float.BYTES, n);
+        }
+    }
+
+    @Override
+    public void adamw(MemorySegment params, MemorySegment grads, MemorySegment m, MemorySegment v, long first, long end,
+                      double b1, double b2, double decay, double stepSize, double bc2Sqrt, float eps) {
+        for (long i = first; i < end; i++) {
+            double g = grads.getAtIndex(F32, i);
+            double mi = b1 * m.getAtIndex(F32, i) + (1 - b1) * g;
+            double vi = b2 * v.getAtIndex(F32, i) + (1 - b2) * g * g;
+            double p = params.getAtIndex(F32, i) * decay - stepSize * mi / (Math.sqrt(vi) / bc2Sqrt + eps);
+            m.setAtIndex(F32, i, (float) mi);
+            v.setAtIndex(F32, i, (float) vi);
+            params.setAtIndex(F32, i, (float) p);
+        }
+    }
+
+    @Override
+    public void layerNormBackward(MemorySegment dinp, MemorySegment dweight, MemorySegment dbias, MemorySegment dout,
+                                  MemorySegment inp, MemorySegment weight, MemorySegment mean, MemorySegment rstd,
+                                  int first, int end, int C) {
+        NormOps.layerNormBackwardRows(dinp, dweight, dbias, dout, inp, weight, mean, rstd, first, end, C);
     }
 }

@@ -1,11 +1,13 @@
 package dev.eva4j.cpu.openblas;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.eva4j.api.kernels.RowKernels;
+import dev.eva4j.spi.DropoutMask;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -25,6 +27,7 @@ final class NativeRowKernels implements RowKernels {
 
     private final Path path;
     private final MethodHandle biasGelu, gelu, add, embeddingAdd, residualLayerNorm, rmsNorm, maskedSoftmax;
+    private final MethodHandle geluBackward, dropout, adamw, layerNormBackward;
 
     NativeRowKernels(SymbolLookup lookup, Path path) {
         this.path = path;
@@ -45,6 +48,16 @@ final class NativeRowKernels implements RowKernels {
                         JAVA_FLOAT, JAVA_INT));
         maskedSoftmax = linker.downcallHandle(lookup.findOrThrow("eva4j_masked_softmax"),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT));
+        geluBackward = linker.downcallHandle(lookup.findOrThrow("eva4j_gelu_backward"),
+                FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+        dropout = linker.downcallHandle(lookup.findOrThrow("eva4j_dropout"),
+                FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, JAVA_INT, JAVA_INT, JAVA_INT));
+        adamw = linker.downcallHandle(lookup.findOrThrow("eva4j_adamw"),
+                FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_DOUBLE,
+                        JAVA_DOUBLE, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_FLOAT));
+        layerNormBackward = linker.downcallHandle(lookup.findOrThrow("eva4j_layernorm_backward_rows"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                        JAVA_LONG, JAVA_LONG, JAVA_LONG));
     }
 
     @Override
@@ -156,6 +169,64 @@ final class NativeRowKernels implements RowKernels {
         check("eva4j_masked_softmax", status, T);
     }
 
+    @Override
+    public void geluBackward(MemorySegment dinp, MemorySegment dout, MemorySegment inp, long first, long end) {
+        if (!allNative(dinp, dout, inp)) {
+            JAVA.geluBackward(dinp, dout, inp, first, end);
+            return;
+        }
+        try {
+            geluBackward.invokeExact(dinp, dout, inp, first, end);
+        } catch (Throwable t) {
+            throw failure("eva4j_gelu_backward", t);
+        }
+    }
+
+    @Override
+    public void dropout(MemorySegment out, MemorySegment x, long first, long end, float p, long seed, boolean add) {
+        if (!allNative(out, x)) {
+            JAVA.dropout(out, x, first, end, p, seed, add);
+            return;
+        }
+        try {
+            dropout.invokeExact(out, x, first, end, p, DropoutMask.seedWord(seed), DropoutMask.threshold(p), add ? 1 : 0);
+        } catch (Throwable t) {
+            throw failure("eva4j_dropout", t);
+        }
+    }
+
+    @Override
+    public void adamw(MemorySegment params, MemorySegment grads, MemorySegment m, MemorySegment v, long first, long end,
+                      double beta1, double beta2, double decay, double stepSize, double bc2Sqrt, float eps) {
+        if (!allNative(params, grads, m, v)) {
+            JAVA.adamw(params, grads, m, v, first, end, beta1, beta2, decay, stepSize, bc2Sqrt, eps);
+            return;
+        }
+        try {
+            adamw.invokeExact(params, grads, m, v, first, end, beta1, beta2, decay, stepSize, bc2Sqrt, eps);
+        } catch (Throwable t) {
+            throw failure("eva4j_adamw", t);
+        }
+    }
+
+    @Override
+    public void layerNormBackward(MemorySegment dinp, MemorySegment dweight, MemorySegment dbias, MemorySegment dout,
+                                  MemorySegment inp, MemorySegment weight, MemorySegment mean, MemorySegment rstd,
+                                  int first, int end, int C) {
+        if (!allNative(dinp, dweight, dbias, dout, inp, weight, mean, rstd)) {
+            JAVA.layerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, first, end, C);
+            return;
+        }
+        int status;
+        try {
+            status = (int) layerNormBackward.invokeExact(orNull(dinp), orNull(dweight), orNull(dbias), dout, inp, weight,
+                    mean, rstd, (long) first, (long) end, (long) C);
+        } catch (Throwable t) {
+            throw failure("eva4j_layernorm_backward_rows", t);
+        }
+        check("eva4j_layernorm_backward_rows", status, 2 * C);
+    }
+
     /** Whether every segment given is native memory (null ones count as native: they pass as NULL). */
     private static boolean allNative(MemorySegment... segments) {
         for (MemorySegment s : segments) if (s != null && !s.isNative()) return false;
@@ -171,7 +242,7 @@ final class NativeRowKernels implements RowKernels {
             case 0 -> { }
             case 1 -> throw new IllegalStateException(call + " in " + path + " refused the lane count " + LANES
                     + " (norm lanes " + NORM_LANES + ")");
-            case 2 -> throw new OutOfMemoryError(call + ": no native memory for a row of " + length + " floats");
+            case 2 -> throw new OutOfMemoryError(call + ": no native memory for a row of " + length + " values");
             default -> throw new IllegalStateException(call + " in " + path + " returned " + status);
         }
     }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The C row kernels against the Vector API ones: the same floats, bit for bit (NaN compared as NaN), on random rows of
+ * The C row kernels against the Java ones: the same floats, bit for bit (NaN compared as NaN), on random rows of
  * many widths (whole vectors, tails, fewer than one vector), with and without the optional arguments, and with the
  * outputs aliasing the inputs as the host kernels use them.
  */
@@ -225,6 +225,106 @@ class NativeRowKernelsTest {
                         JAVA.maskedSoftmax(ja, mask, T, causal);
                         nativeRows.maskedSoftmax(ca, mask, T, causal);
                         same(ja, ca, "T " + T + " mask " + maskKind + " causal " + causal);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void geluBackwardMatchesJavaBitForBit() {
+        assumeTrue(nativeRows != null, "no native row kernels in this build");
+        SplittableRandom rnd = new SplittableRandom(7);
+        int n = 1000;
+        try (Arena arena = Arena.ofConfined()) {
+            float[] x = withSpecials(rnd, random(rnd, n, 4, 0f)), d = random(rnd, n, 1, 0f), acc = random(rnd, n, 1, 0f);
+            Case j = new Case(arena), c = new Case(arena);
+            MemorySegment jd = j.of(acc), cd = c.of(acc);
+            for (int[] range : new int[][] {{0, 37}, {37, 38}, {38, 1000}}) {
+                JAVA.geluBackward(jd, j.of(d), j.of(x), range[0], range[1]);
+                nativeRows.geluBackward(cd, c.of(d), c.of(x), range[0], range[1]);
+            }
+            same(jd, cd, "geluBackward");
+        }
+    }
+
+    @Test
+    void dropoutMatchesJavaBitForBit() {
+        assumeTrue(nativeRows != null, "no native row kernels in this build");
+        SplittableRandom rnd = new SplittableRandom(8);
+        int n = 9000; // more than one Java block of 4096
+        for (float p : new float[] {0.05f, 0.5f, 0.9f}) {
+            for (boolean add : new boolean[] {false, true}) {
+                try (Arena arena = Arena.ofConfined()) {
+                    float[] x = random(rnd, n, 1, 0f), out = random(rnd, n, 1, 0f);
+                    Case j = new Case(arena), c = new Case(arena);
+                    MemorySegment jo = j.of(out), co = c.of(out);
+                    long seed = rnd.nextLong();
+                    JAVA.dropout(jo, j.of(x), 3, n - 5, p, seed, add);
+                    nativeRows.dropout(co, c.of(x), 3, n - 5, p, seed, add);
+                    same(jo, co, "dropout p " + p + " add " + add);
+                }
+            }
+        }
+    }
+
+    @Test
+    void adamwMatchesJavaBitForBit() {
+        assumeTrue(nativeRows != null, "no native row kernels in this build");
+        SplittableRandom rnd = new SplittableRandom(9);
+        int n = 777;
+        for (int step : new int[] {1, 2, 50}) {
+            try (Arena arena = Arena.ofConfined()) {
+                float[] p = random(rnd, n, 1, 0f), g = random(rnd, n, 0.1f, 0f), m = random(rnd, n, 0.01f, 0f);
+                float[] v = new float[n];
+                for (int i = 0; i < n; i++) v[i] = (float) Math.abs(1e-4 * gaussian(rnd));
+                double b1 = 0.9f, b2 = 0.999f, lr = 2e-3f, decay = 1 - lr * 0.01f;
+                double stepSize = lr / (1 - Math.pow(b1, step)), bc2 = Math.sqrt(1 - Math.pow(b2, step));
+                Case j = new Case(arena), c = new Case(arena);
+                MemorySegment jp = j.of(p), jm = j.of(m), jv = j.of(v), cp = c.of(p), cm = c.of(m), cv = c.of(v);
+                JAVA.adamw(jp, j.of(g), jm, jv, 1, n, b1, b2, decay, stepSize, bc2, 1e-8f);
+                nativeRows.adamw(cp, c.of(g), cm, cv, 1, n, b1, b2, decay, stepSize, bc2, 1e-8f);
+                same(jp, cp, "adamw params, step " + step);
+                same(jm, cm, "adamw m, step " + step);
+                same(jv, cv, "adamw v, step " + step);
+            }
+        }
+    }
+
+    @Test
+    void layerNormBackwardMatchesJavaBitForBit() {
+        assumeTrue(nativeRows != null, "no native row kernels in this build");
+        SplittableRandom rnd = new SplittableRandom(10);
+        int N = 6;
+        for (int C : WIDTHS) {
+            for (int variant = 0; variant < 4; variant++) {
+                boolean withInput = (variant & 1) != 0, withParams = (variant & 2) != 0;
+                if (!withInput && !withParams) continue;
+                try (Arena arena = Arena.ofConfined()) {
+                    float[] x = random(rnd, N * C, 2, 0.5f), d = random(rnd, N * C, 1, 0f), w = random(rnd, C, 1, 1f);
+                    float[] dx = random(rnd, N * C, 1, 0f), mean = random(rnd, N, 1, 0.5f), rstd = new float[N];
+                    for (int i = 0; i < N; i++) rstd[i] = (float) (0.5 + rnd.nextDouble());
+                    Case j = new Case(arena), c = new Case(arena);
+                    MemorySegment jdx = withInput ? j.of(dx) : null, cdx = withInput ? c.of(dx) : null;
+                    MemorySegment jw = withParams ? arena.allocate(ValueLayout.JAVA_DOUBLE, C) : null;
+                    MemorySegment jb = withParams ? arena.allocate(ValueLayout.JAVA_DOUBLE, C) : null;
+                    MemorySegment cw = withParams ? arena.allocate(ValueLayout.JAVA_DOUBLE, C) : null;
+                    MemorySegment cb = withParams ? arena.allocate(ValueLayout.JAVA_DOUBLE, C) : null;
+                    for (int[] range : new int[][] {{0, 2}, {2, N}}) { // partial sums carried from one range to the next
+                        JAVA.layerNormBackward(jdx, jw, jb, j.of(d), j.of(x), j.of(w), j.of(mean), j.of(rstd), range[0],
+                                range[1], C);
+                        nativeRows.layerNormBackward(cdx, cw, cb, c.of(d), c.of(x), c.of(w), c.of(mean), c.of(rstd),
+                                range[0], range[1], C);
+                    }
+                    String what = "C " + C + " variant " + variant;
+                    if (withInput) same(jdx, cdx, what + " dinp");
+                    if (withParams) {
+                        for (int i = 0; i < C; i++) {
+                            assertEquals(jw.getAtIndex(ValueLayout.JAVA_DOUBLE, i), cw.getAtIndex(ValueLayout.JAVA_DOUBLE, i),
+                                    what + " dweight " + i);
+                            assertEquals(jb.getAtIndex(ValueLayout.JAVA_DOUBLE, i), cb.getAtIndex(ValueLayout.JAVA_DOUBLE, i),
+                                    what + " dbias " + i);
+                        }
                     }
                 }
             }
