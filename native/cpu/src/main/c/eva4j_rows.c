@@ -128,10 +128,14 @@ EXPORT CLONES void eva4j_add(float *out, const float *a, const float *b, int64_t
     }
 }
 
-/* out[n, :] += table[ids[n], :] for rows n in [first, end); ids are in range (checked by Java) */
-EXPORT CLONES void eva4j_embedding_add_rows(float *out, const int32_t *ids, const float *table, int64_t first,
-                                            int64_t end, int64_t C) {
-    for (int64_t n = first; n < end; n++) eva4j_add(out + n * C, out + n * C, table + (int64_t) ids[n] * C, C);
+/* out[n, :] = table[ids[n], :], or += when accumulate, for rows n in [first, end); ids are in range (checked by Java) */
+EXPORT CLONES void eva4j_embedding_rows(float *out, const int32_t *ids, const float *table, int64_t first,
+                                        int64_t end, int64_t C, int accumulate) {
+    for (int64_t n = first; n < end; n++) {
+        const float *row = table + (int64_t) ids[n] * C;
+        if (accumulate) eva4j_add(out + n * C, out + n * C, row, C);
+        else memcpy(out + n * C, row, (size_t) C * sizeof(float));
+    }
 }
 
 /*
@@ -459,5 +463,5 @@ EXPORT CLONES int eva4j_layernorm_backward_rows(float *dinp, double *dw, double 
 
 /* The library's interface version: Java refuses a library whose version differs from its own. */
 EXPORT int eva4j_rows_version(void) {
-    return 2;
+    return 3;
 }

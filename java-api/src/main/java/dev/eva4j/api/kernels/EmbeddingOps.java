@@ -25,17 +25,7 @@ final class EmbeddingOps {
     /** out[n, :] = table[ids[n], :], or += when accumulate (through {@code rows}). */
     static void forward(RowKernels rows, MemorySegment out, MemorySegment ids, MemorySegment table, int N, int C,
                         boolean accumulate) {
-        long rowBytes = (long) C * Float.BYTES;
-        Parallel.rows(N, C, (first, end) -> {
-            if (accumulate) {
-                rows.embeddingAdd(out, ids, table, first, end, C);
-                return;
-            }
-            for (int n = first; n < end; n++) {
-                long id = ids.getAtIndex(ValueLayout.JAVA_INT, n);
-                MemorySegment.copy(table, id * rowBytes, out, n * rowBytes, rowBytes);
-            }
-        });
+        Parallel.rows(N, C, (first, end) -> rows.embedding(out, ids, table, first, end, C, accumulate));
     }
 
     /** dtable[ids[n], :] += dout[n, :], in parallel over blocks of columns. */

@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The element-wise arithmetic of the host kernels, one range of rows (or elements) per call: forward, LayerNorm with
- * the residual add, RMSNorm, bias + GELU, GELU, the add, the embedding sum and attention's masked softmax; in
+ * the residual add, RMSNorm, bias + GELU, GELU, the add, the embedding gather and sum, attention's masked softmax; in
  * training, GELU's and LayerNorm's backward, dropout and the AdamW update. {@link HostKernels}
  * checks every argument, splits the work across threads and hands each range to a {@code RowKernels}; it never passes a
  * range outside the segments.
@@ -47,8 +47,12 @@ public interface RowKernels {
     /** out[i] = a[i] + b[i] for i in [first, end); out may be a or b. */
     void add(MemorySegment out, MemorySegment a, MemorySegment b, long first, long end);
 
-    /** Rows [first, end) of out [N, C]: out[n, :] += table[ids[n], :] (ids I32, each a row of table). */
-    void embeddingAdd(MemorySegment out, MemorySegment ids, MemorySegment table, int first, int end, int C);
+    /**
+     * Rows [first, end) of out [N, C]: out[n, :] = table[ids[n], :], or += when {@code accumulate} (ids I32, each a
+     * row of table).
+     */
+    void embedding(MemorySegment out, MemorySegment ids, MemorySegment table, int first, int end, int C,
+                   boolean accumulate);
 
     /**
      * Attention's softmax over one T x T block of scores, in place, row t the query: a key s gets no weight when

@@ -60,10 +60,13 @@ final class VectorRowKernels implements RowKernels {
     }
 
     @Override
-    public void embeddingAdd(MemorySegment out, MemorySegment ids, MemorySegment table, int first, int end, int C) {
+    public void embedding(MemorySegment out, MemorySegment ids, MemorySegment table, int first, int end, int C,
+                          boolean accumulate) {
+        long rowBytes = (long) C * Float.BYTES;
         for (int n = first; n < end; n++) {
             long id = ids.getAtIndex(ValueLayout.JAVA_INT, n);
-            VectorOps.addInto(out, (long) n * C, table, id * C, C);
+            if (accumulate) VectorOps.addInto(out, (long) n * C, table, id * C, C);
+            else MemorySegment.copy(table, id * rowBytes, out, n * rowBytes, rowBytes);
         }
     }
 

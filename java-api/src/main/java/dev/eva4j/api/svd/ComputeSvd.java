@@ -155,15 +155,10 @@ public final class ComputeSvd {
             MemorySegment omega = arena.allocate(F, (long) n * q); // n x q
             int first = 0;
             if (warm) { // columns 0..k-1: the previous components (k x n, as rows) transposed
-                for (int j = 0; j < k; j++) {
-                    for (int i = 0; i < n; i++) {
-                        omega.setAtIndex(F, (long) i * q + j, p.warmStart().getAtIndex(F, (long) j * n + i));
-                    }
-                }
+                warmColumns(p.warmStart(), k, n, omega, q);
                 first = k;
             }
-            float[] g = gaussians(p.seed(), n, q - first);
-            for (int i = 0; i < n; i++) MemorySegment.copy(g, i * (q - first), omega, F, ((long) i * q + first) * 4, q - first);
+            gaussianColumns(gaussians(p.seed(), n, q - first), n, first, omega, q);
             MemorySegment y = arena.allocate(F, (long) m * q); // m x q
             MemorySegment z = arena.allocate(F, (long) n * q); // n x q
             MemorySegment tmp = arena.allocate(F, (long) Math.max(m, n) * q);
@@ -197,6 +192,63 @@ public final class ComputeSvd {
         return copy;
     }
 
+    // The loops of randomized() and orthonormalize() are methods of their own: a loop in a large method makes the JIT
+    // compile the whole method, with everything it inlines, once more on-stack (OSR) while the loop runs; C2 spent
+    // ~1 s of a demo run's CPU on such compilations of these two methods.
+
+    /** omega[i, j] = warm[j, i] for j < k (the previous components, k x n rows, as omega's first columns). */
+    private static void warmColumns(MemorySegment warm, int k, int n, MemorySegment omega, int q) {
+        for (int j = 0; j < k; j++) {
+            for (int i = 0; i < n; i++) omega.setAtIndex(F, (long) i * q + j, warm.getAtIndex(F, (long) j * n + i));
+        }
+    }
+
+    /** omega[i, first + j] = g[i * (q - first) + j]: the Gaussian columns after the first. */
+    private static void gaussianColumns(float[] g, int n, int first, MemorySegment omega, int q) {
+        for (int i = 0; i < n; i++) MemorySegment.copy(g, i * (q - first), omega, F, ((long) i * q + first) * 4, q - first);
+    }
+
+    /** g[i] = gv[i] widened, for i < q * q. */
+    private static void widen(float[] gv, double[] g, int q) {
+        for (int i = 0; i < q * q; i++) g[i] = gv[i];
+    }
+
+    /**
+     * scale[j] = 1 / sqrt(g[j, j]) (0 where g[j, j] <= 0); true when every diagonal element is finite.
+     */
+    private static boolean unitScales(double[] g, int q, double[] scale) {
+        boolean finite = true;
+        for (int j = 0; j < q; j++) {
+            double dj = g[j * q + j];
+            finite &= Double.isFinite(dj);
+            scale[j] = dj > 0 ? 1 / Math.sqrt(dj) : 0;
+        }
+        return finite;
+    }
+
+    /** G <- D G D with D = diag(scale). */
+    private static void scaleGram(double[] g, int q, double[] scale) {
+        for (int i = 0; i < q; i++) for (int j = 0; j < q; j++) g[i * q + j] *= scale[i] * scale[j];
+    }
+
+    /** T <- D T (rows of the float factor times scale[i]), in float64 then rounded. */
+    private static void scaleFactorRows(float[] tv, int q, double[] scale) {
+        for (int i = 0; i < q; i++) for (int j = 0; j < q; j++) tv[i * q + j] = (float) (tv[i * q + j] * scale[i]);
+    }
+
+    /**
+     * tv[i, j] = scale[i] W[i, j] / sqrt(w[j]) from the eigenvectors W (in g, columns) and eigenvalues w (ascending), 0
+     * for eigenvalues at or below 1e-12 of the largest (null directions dropped).
+     */
+    private static void eigenFactor(double[] g, MemorySegment w, int q, double[] scale, float[] tv) {
+        double wMax = Math.max(w.getAtIndex(ValueLayout.JAVA_DOUBLE, q - 1), 0);
+        for (int j = 0; j < q; j++) {
+            double lambda = w.getAtIndex(ValueLayout.JAVA_DOUBLE, j);
+            double inv = lambda > wMax * 1e-12 && lambda > 0 ? 1 / Math.sqrt(lambda) : 0; // drop null directions
+            for (int i = 0; i < q; i++) tv[i * q + j] = (float) (scale[i] * g[i * q + j] * inv);
+        }
+    }
+
     /**
      * Y (rows x q) <- an orthonormal basis of its column span: CholeskyQR2 (two passes of Y <- Y R^-1 with G = Y^T Y =
      * R^T R in float64, columns scaled to unit norm); a pass whose Gram matrix is too close to singular for
@@ -216,24 +268,19 @@ public final class ComputeSvd {
         for (int pass = 0; pass < 2; pass++) {
             compute.sgemm(Transpose.YES, Transpose.NO, q, q, rows, 1f, y, q, y, q, 0f, gram, q); // G = Y^T Y
             MemorySegment.copy(gram, F, 0, gv, 0, q * q);
-            for (int i = 0; i < q * q; i++) g[i] = gv[i];
+            widen(gv, g, q);
             // columns scaled to unit norm (the Gram matrix of a power-iterated sketch is badly scaled): G <- D G D
             // here, and D folded into the factor that multiplies Y, instead of a pass over Y
-            boolean finite = true;
-            for (int j = 0; j < q; j++) {
-                double dj = g[j * q + j];
-                finite &= Double.isFinite(dj);
-                scale[j] = dj > 0 ? 1 / Math.sqrt(dj) : 0;
-            }
+            boolean finite = unitScales(g, q, scale);
             if (!finite && !rescaled) { // squared norms beyond float range: scale Y itself first, then form G again
                 scaleColumns(y, rows, q);
                 rescaled = true;
                 pass--;
                 continue;
             }
-            for (int i = 0; i < q; i++) for (int j = 0; j < q; j++) g[i * q + j] *= scale[i] * scale[j];
+            scaleGram(g, q, scale);
             if (choleskyInverse(g, q, tv)) { // G = R^T R, well conditioned: Y D R^-1 (the common case, no LAPACK call)
-                for (int i = 0; i < q; i++) for (int j = 0; j < q; j++) tv[i * q + j] = (float) (tv[i * q + j] * scale[i]);
+                scaleFactorRows(tv, q, scale);
                 MemorySegment.copy(tv, 0, t, F, 0, q * q);
                 compute.sgemm(Transpose.NO, Transpose.NO, rows, q, q, 1f, y, q, t, q, 0f, tmp, q);
                 y.copyFrom(tmp.asSlice(0, 4L * rows * q));
@@ -243,12 +290,7 @@ public final class ComputeSvd {
             MemorySegment.copy(g, 0, gd, ValueLayout.JAVA_DOUBLE, 0, q * q);
             compute.dsyevd(q, gd, w); // G = W diag(w) W^T, eigenvectors in columns
             MemorySegment.copy(gd, ValueLayout.JAVA_DOUBLE, 0, g, 0, q * q);
-            double wMax = Math.max(w.getAtIndex(ValueLayout.JAVA_DOUBLE, q - 1), 0);
-            for (int j = 0; j < q; j++) {
-                double lambda = w.getAtIndex(ValueLayout.JAVA_DOUBLE, j);
-                double inv = lambda > wMax * 1e-12 && lambda > 0 ? 1 / Math.sqrt(lambda) : 0; // drop null directions
-                for (int i = 0; i < q; i++) tv[i * q + j] = (float) (scale[i] * g[i * q + j] * inv);
-            }
+            eigenFactor(g, w, q, scale, tv);
             MemorySegment.copy(tv, 0, t, F, 0, q * q);
             compute.sgemm(Transpose.NO, Transpose.NO, rows, q, q, 1f, y, q, t, q, 0f, tmp, q); // Y D W diag(w)^-1/2
             y.copyFrom(tmp.asSlice(0, 4L * rows * q));

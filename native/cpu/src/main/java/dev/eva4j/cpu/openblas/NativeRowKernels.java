@@ -26,7 +26,7 @@ final class NativeRowKernels implements RowKernels {
     private static final int LANES = RowKernels.lanes(), NORM_LANES = RowKernels.normLanes();
 
     private final Path path;
-    private final MethodHandle biasGelu, gelu, add, embeddingAdd, residualLayerNorm, rmsNorm, maskedSoftmax;
+    private final MethodHandle biasGelu, gelu, add, embedding, residualLayerNorm, rmsNorm, maskedSoftmax;
     private final MethodHandle geluBackward, dropout, adamw, layerNormBackward;
 
     NativeRowKernels(SymbolLookup lookup, Path path) {
@@ -38,8 +38,8 @@ final class NativeRowKernels implements RowKernels {
                 FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
         add = linker.downcallHandle(lookup.findOrThrow("eva4j_add"),
                 FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
-        embeddingAdd = linker.downcallHandle(lookup.findOrThrow("eva4j_embedding_add_rows"),
-                FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        embedding = linker.downcallHandle(lookup.findOrThrow("eva4j_embedding_rows"),
+                FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
         residualLayerNorm = linker.downcallHandle(lookup.findOrThrow("eva4j_residual_layernorm_rows"),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                         JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, JAVA_INT));
@@ -142,15 +142,16 @@ final class NativeRowKernels implements RowKernels {
     }
 
     @Override
-    public void embeddingAdd(MemorySegment out, MemorySegment ids, MemorySegment table, int first, int end, int C) {
+    public void embedding(MemorySegment out, MemorySegment ids, MemorySegment table, int first, int end, int C,
+                          boolean accumulate) {
         if (!allNative(out, ids, table)) {
-            JAVA.embeddingAdd(out, ids, table, first, end, C);
+            JAVA.embedding(out, ids, table, first, end, C, accumulate);
             return;
         }
         try {
-            embeddingAdd.invokeExact(out, ids, table, (long) first, (long) end, (long) C);
+            embedding.invokeExact(out, ids, table, (long) first, (long) end, (long) C, accumulate ? 1 : 0);
         } catch (Throwable t) {
-            throw failure("eva4j_embedding_add_rows", t);
+            throw failure("eva4j_embedding_rows", t);
         }
     }
 

@@ -39,7 +39,7 @@ public final class RowLibrary {
     static final String LIBRARY = "libeva4j-rows.so";
     static final String ABSENT = "libeva4j-rows.absent";
     /** The interface version of the C library this class was written against ({@code eva4j_rows_version()}). */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
     private RowLibrary() {}
 

@@ -188,7 +188,7 @@ class NativeRowKernelsTest {
     }
 
     @Test
-    void embeddingAddMatchesJava() {
+    void embeddingMatchesJava() {
         assumeTrue(nativeRows != null, "no native row kernels in this build");
         SplittableRandom rnd = new SplittableRandom(5);
         int V = 11, N = 9, C = 37;
@@ -197,10 +197,12 @@ class NativeRowKernelsTest {
             MemorySegment ids = arena.allocate(ValueLayout.JAVA_INT, N);
             for (int i = 0; i < N; i++) ids.setAtIndex(ValueLayout.JAVA_INT, i, rnd.nextInt(V));
             Case j = new Case(arena), c = new Case(arena);
-            MemorySegment jo = j.of(out), co = c.of(out);
-            JAVA.embeddingAdd(jo, ids, j.of(table), 2, N, C);
-            nativeRows.embeddingAdd(co, ids, c.of(table), 2, N, C);
-            same(jo, co, "embedding sum");
+            for (boolean accumulate : new boolean[] {false, true}) {
+                MemorySegment jo = j.of(out), co = c.of(out);
+                JAVA.embedding(jo, ids, j.of(table), 2, N, C, accumulate);
+                nativeRows.embedding(co, ids, c.of(table), 2, N, C, accumulate);
+                same(jo, co, "embedding, accumulate " + accumulate);
+            }
         }
     }
 
