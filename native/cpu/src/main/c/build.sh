@@ -52,7 +52,24 @@ flags=(-O3 -std=c11 -fPIC -shared -fvisibility=hidden -ffp-contract=off -fno-mat
 [[ "$arch" == x86_64 ]] || flags+=(-DEVA4J_NO_CLONES)
 tmp="$lib.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
-"$cc" "${flags[@]}" -o "$tmp" "$here/eva4j_rows.c" -lm || { echo "[eva4j cpu] $cc failed on eva4j_rows.c" >&2; exit 1; }
+# GCC is the compiler these kernels are written and tested with: any error or warning of it fails the build. Another
+# compiler gets a second try without the per-level clones (not every one has target_clones), and when that fails too
+# the build goes on without the library (a note says why; the Vector API kernels run), so an unusual cc never stops a
+# user's build.
+if "$cc" "${flags[@]}" -o "$tmp" "$here/eva4j_rows.c" -lm 2> "$report/cc-errors.txt"; then
+    :
+elif "$cc" --version 2>/dev/null | grep -q 'Free Software Foundation'; then # GCC
+    cat "$report/cc-errors.txt" >&2
+    echo "[eva4j cpu] $cc failed on eva4j_rows.c" >&2
+    exit 1
+elif "$cc" "${flags[@]}" -DEVA4J_NO_CLONES -o "$tmp" "$here/eva4j_rows.c" -lm 2>> "$report/cc-errors.txt"; then
+    flags+=(-DEVA4J_NO_CLONES)
+else
+    rm -f "$lib"
+    echo "this build has no native row kernels: $cc failed on eva4j_rows.c ($(grep -m1 -i error "$report/cc-errors.txt" | cut -c1-200)); build with gcc (EVA4J_CC=gcc)" > "$absent"
+    echo "[eva4j cpu] $cc failed on eva4j_rows.c: native row kernels not built (see $report/cc-errors.txt)" >&2
+    exit 0
+fi
 { "$cc" --version | head -1; echo "${flags[*]} -lm"; } > "$report/cc.txt"
 mv "$tmp" "$lib"
 trap - EXIT
