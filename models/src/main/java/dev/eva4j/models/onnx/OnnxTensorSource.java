@@ -37,7 +37,8 @@ final class OnnxTensorSource implements TensorSource {
         if (t.dataType() != OnnxTensor.FLOAT) throw new InvalidInputException("weight " + name + " is not FLOAT");
         long n = t.numel();
         MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, n); // native order
-        for (long i = 0; i < n; i++) out.setAtIndex(ValueLayout.JAVA_FLOAT, i, t.bytes().get(F32_LE, i * 4));
+        // one bulk copy (a plain memcpy on little-endian machines, byte-swapped on others)
+        MemorySegment.copy(t.bytes(), F32_LE, 0, out, ValueLayout.JAVA_FLOAT, 0, n);
         return out;
     }
 }
