@@ -1,16 +1,19 @@
 /*
- * eva4j's row kernels in C: the element-wise forward ops of a transformer (LayerNorm with the residual add, RMSNorm,
- * bias + GELU, masked softmax, adds, the embedding sum) that the Java host kernels otherwise run through the Vector
- * API. Java calls them through FFM (dev.eva4j.cpu.rows.NativeRowKernels); every argument has been checked there.
+ * eva4j's row kernels in C: the element-wise ops of a transformer that the Java host kernels (RowKernels) otherwise
+ * run through the Vector API. Forward: LayerNorm with the residual add, RMSNorm, bias + GELU, masked softmax, adds, the
+ * embedding gather and sum; training: GELU and LayerNorm backward, dropout, the AdamW update. Java calls them through
+ * FFM (dev.eva4j.cpu.openblas.NativeRowKernels); every argument has been checked there.
  *
  * Why C: the Vector API is fast only once C2 has compiled a loop; until then each vector operation allocates an object,
- * and the first forward pass of a process spends ~3 s there. Code compiled ahead of time is fast from its first call.
+ * and the first forward pass of a process spent ~3 s there (the first training step as long). Code compiled ahead of
+ * time is fast from its first call.
  *
  * Same numbers as the Java kernels, bit for bit: each function does the float operations of its Java twin in the
  * same order. The Java kernels sum a row's lanes in an order that depends on the vector width (lanes, passed in by
  * Java), so the sums here keep `lanes` separate accumulators and add them up in lane order exactly as Java does.
  * The build forbids contracting a * b + c into an FMA (-ffp-contract=off); where Java fuses, fmaf/fma are explicit.
- * Each function is compiled for x86-64-v4 (AVX-512), v3 (AVX2 + FMA) and the baseline, picked when the library loads.
+ * On x86-64 each function is compiled for x86-64-v4 (AVX-512), v3 (AVX2 + FMA) and the baseline, picked when the
+ * library loads (elsewhere, or with -DEVA4J_NO_CLONES, once for the build's target).
  */
 #include <math.h>
 #include <stdint.h>

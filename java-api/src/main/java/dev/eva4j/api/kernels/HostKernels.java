@@ -47,7 +47,7 @@ public final class HostKernels implements Kernels {
     /**
      * @param name         the backend's name, for messages
      * @param gemm         the host GEMMs every matrix product runs on
-     * @param rows         the element-wise forward arithmetic ({@link RowKernels}; it must compute what
+     * @param rows         the element-wise arithmetic ({@link RowKernels}; it must compute what
      *                     {@link RowKernels#vectorApi()} computes)
      * @param capabilities what the backend offers beyond the contract ({@link Capability#HOST_MEMORY} is added)
      * @throws IllegalStateException when the Vector API module is not loaded (the message says how to load it)
@@ -85,7 +85,7 @@ public final class HostKernels implements Kernels {
         return "HostKernels[" + name + ", rows: " + rows.description() + "]";
     }
 
-    /** What runs the element-wise forward arithmetic ({@link RowKernels}). */
+    /** What runs the element-wise arithmetic ({@link RowKernels}). */
     public RowKernels rows() {
         return rows;
     }
