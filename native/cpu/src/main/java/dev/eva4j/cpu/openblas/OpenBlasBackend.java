@@ -332,7 +332,7 @@ public final class OpenBlasBackend implements ComputeBackend {
     }
 
     /**
-     * Every kernel in float32 on the host ({@link HostKernels}): GEMMs in OpenBLAS, the element-wise forward ops in
+     * Every kernel in float32 on the host ({@link HostKernels}): GEMMs in OpenBLAS, the element-wise ops in
      * eva4j's C row kernels when the build made them ({@link RowLibrary}), the rest in Java.
      */
     @Override
