@@ -187,8 +187,18 @@ INLINE double squared_deviations(const float *row, int64_t C, double mu, int lan
     return s;
 }
 
-/* The two lane counts Java reports on x86 (AVX2, AVX-512) get loops with a constant trip count; others the general one. */
-#define BY_LANES(call) (lanes == 16 ? call(16) : lanes == 8 ? call(8) : call(lanes))
+/*
+ * row_sum and squared_deviations with the two lane counts Java reports on x86 (AVX-512, AVX2) as constants, so their
+ * lane loops have a constant trip count; other counts take the general loops.
+ */
+INLINE double row_sum_lanes(const float *row, int64_t C, int lanes) {
+    return lanes == 16 ? row_sum(row, C, 16) : lanes == 8 ? row_sum(row, C, 8) : row_sum(row, C, lanes);
+}
+
+INLINE double squared_deviations_lanes(const float *row, int64_t C, double mu, int lanes) {
+    return lanes == 16 ? squared_deviations(row, C, mu, 16)
+            : lanes == 8 ? squared_deviations(row, C, mu, 8) : squared_deviations(row, C, mu, lanes);
+}
 
 /*
  * NormOps.residualLayerNormForward for rows [first, end) of [*, C]: x = sum (+ bias) + residual, written back to sum,
@@ -213,12 +223,8 @@ EXPORT CLONES int eva4j_residual_layernorm_rows(float *sum, float *out, float *m
             }
             memcpy(sum + base, row, (size_t) C * sizeof(float));
         }
-#define STATS(L) (row_sum(row, C, L))
-        double mu = BY_LANES(STATS) / C;
-#undef STATS
-#define STATS(L) (squared_deviations(row, C, mu, L))
-        double sq = BY_LANES(STATS);
-#undef STATS
+        double mu = row_sum_lanes(row, C, lanes) / C;
+        double sq = squared_deviations_lanes(row, C, mu, lanes);
         float m = (float) mu;
         float r = (float) (1 / sqrt(sq / C + eps));
         if (mean != NULL) {
@@ -240,9 +246,7 @@ EXPORT CLONES int eva4j_rmsnorm_rows(float *out, float *rstd, const float *inp, 
     if (row == NULL) return 2;
     for (int64_t n = first; n < end; n++) {
         memcpy(row, inp + n * C, (size_t) C * sizeof(float));
-#define STATS(L) (squared_deviations(row, C, 0, L))
-        double sq = BY_LANES(STATS);
-#undef STATS
+        double sq = squared_deviations_lanes(row, C, 0, lanes);
         float r = (float) (1 / sqrt(sq / C + eps));
         if (rstd != NULL) rstd[n] = r;
         float *o = out + n * C;

@@ -25,9 +25,9 @@ final class AttentionOps {
 
     /**
      * One task per (sequence b, query head h), spread over the fork-join pool: scores S = scale Q_h K_g^T [T, T]
-     * (single-threaded GEMM), the masked softmax in place ({@link RowKernels#maskedSoftmax}), then out[b, :, h, :] = P V_g written straight into out
-     * (leading dimension NH HS). P goes to att when it is not null (training), else to per-worker scratch: at most
-     * {@code scratchFloats} floats of scores at once (at least one T x T block).
+     * (single-threaded GEMM), the masked softmax in place ({@link RowKernels#maskedSoftmax}), then out[b, :, h, :] =
+     * P V_g written straight into out (leading dimension NH HS). P goes to att when it is not null (training), else to
+     * per-worker scratch: at most {@code scratchFloats} floats of scores at once (at least one T x T block).
      */
     static void forward(HostGemm gemm, RowKernels rows, Scratch scratch, MemorySegment out, MemorySegment att,
                         MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment mask, int B, int T, int NH,

@@ -33,7 +33,7 @@ final class LinearOps {
         gemm.sgemm(NO, YES, N, OUT, IN, 1f, inp, IN, weight, IN, beta, out, OUT);
     }
 
-    /** preact = inp weight^T (GEMM), then per row in parallel (through {@code rows}): preact += bias; out = gelu(preact). */
+    /** preact = inp weight^T (GEMM), then per row in parallel ({@code rows}): preact += bias; out = gelu(preact). */
     static void matmulGeluForward(HostGemm gemm, RowKernels rows, MemorySegment preact, MemorySegment out,
                                   MemorySegment inp, MemorySegment weight, MemorySegment bias, int N, int IN, int OUT) {
         gemm.sgemm(NO, YES, N, OUT, IN, 1f, inp, IN, weight, IN, 0f, preact, OUT);
@@ -81,9 +81,9 @@ final class LinearOps {
      * out = inp W^T (+ bias) + scale (drop(inp) A^T) B^T; xa = drop(inp) A^T is saved. drop is inverted dropout of
      * rate {@code dropout} with the {@link DropoutMask} of {@code seed} over the N*IN elements of inp.
      */
-    static void loraForward(HostGemm gemm, RowKernels rows, Scratch scratch, MemorySegment out, MemorySegment xa, MemorySegment inp,
-                            MemorySegment weight, MemorySegment bias, MemorySegment a, MemorySegment b, float scale,
-                            float dropout, long seed, int N, int IN, int OUT, int R) {
+    static void loraForward(HostGemm gemm, RowKernels rows, Scratch scratch, MemorySegment out, MemorySegment xa,
+                            MemorySegment inp, MemorySegment weight, MemorySegment bias, MemorySegment a,
+                            MemorySegment b, float scale, float dropout, long seed, int N, int IN, int OUT, int R) {
         matmulForward(gemm, out, inp, weight, bias, N, IN, OUT);
         MemorySegment dropped = dropout == 0f ? null : scratch.take((long) N * IN);
         try {
@@ -99,15 +99,14 @@ final class LinearOps {
         gemm.sgemm(NO, YES, N, OUT, R, scale, xa, R, b, R, 1f, out, OUT);
     }
 
-
     /**
      * With g = scale dout B [N, R]: db += scale dout^T xa; da += g^T drop(inp); dinp += dout W + drop'(g A), drop'
      * the same mask and factor as the forward pass. Each gradient output may be null.
      */
-    static void loraBackward(HostGemm gemm, RowKernels rows, Scratch scratch, MemorySegment dinp, MemorySegment da, MemorySegment db,
-                             MemorySegment dout, MemorySegment inp, MemorySegment xa, MemorySegment weight,
-                             MemorySegment a, MemorySegment b, float scale, float dropout, long seed, int N, int IN,
-                             int OUT, int R) {
+    static void loraBackward(HostGemm gemm, RowKernels rows, Scratch scratch, MemorySegment dinp, MemorySegment da,
+                             MemorySegment db, MemorySegment dout, MemorySegment inp, MemorySegment xa,
+                             MemorySegment weight, MemorySegment a, MemorySegment b, float scale, float dropout,
+                             long seed, int N, int IN, int OUT, int R) {
         if (db != null) gemm.sgemm(YES, NO, OUT, R, N, scale, dout, OUT, xa, R, 1f, db, R);
         if (dinp != null) gemm.sgemm(NO, NO, N, IN, OUT, 1f, dout, OUT, weight, IN, 1f, dinp, IN);
         if (da == null && dinp == null) return;

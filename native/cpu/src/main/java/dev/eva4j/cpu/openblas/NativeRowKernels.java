@@ -51,7 +51,8 @@ final class NativeRowKernels implements RowKernels {
         geluBackward = linker.downcallHandle(lookup.findOrThrow("eva4j_gelu_backward"),
                 FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
         dropout = linker.downcallHandle(lookup.findOrThrow("eva4j_dropout"),
-                FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, JAVA_INT, JAVA_INT, JAVA_INT));
+                FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, JAVA_INT, JAVA_INT,
+                        JAVA_INT));
         adamw = linker.downcallHandle(lookup.findOrThrow("eva4j_adamw"),
                 FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_DOUBLE,
                         JAVA_DOUBLE, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_FLOAT));
@@ -190,7 +191,8 @@ final class NativeRowKernels implements RowKernels {
             return;
         }
         try {
-            dropout.invokeExact(out, x, first, end, p, DropoutMask.seedWord(seed), DropoutMask.threshold(p), add ? 1 : 0);
+            dropout.invokeExact(out, x, first, end, p, DropoutMask.seedWord(seed), DropoutMask.threshold(p),
+                    add ? 1 : 0);
         } catch (Throwable t) {
             throw failure("eva4j_dropout", t);
         }
@@ -220,8 +222,8 @@ final class NativeRowKernels implements RowKernels {
         }
         int status;
         try {
-            status = (int) layerNormBackward.invokeExact(orNull(dinp), orNull(dweight), orNull(dbias), dout, inp, weight,
-                    mean, rstd, (long) first, (long) end, (long) C);
+            status = (int) layerNormBackward.invokeExact(orNull(dinp), orNull(dweight), orNull(dbias), dout, inp,
+                    weight, mean, rstd, (long) first, (long) end, (long) C);
         } catch (Throwable t) {
             throw failure("eva4j_layernorm_backward_rows", t);
         }
