@@ -98,7 +98,7 @@ public final class OpenBlasLibrary {
     /** One attempt to load, from the given environment; never throws (only {@link Error}s other than linkage). */
     static Outcome load(Map<String, String> env, String osName, String osArch, String userHome) {
         String override = env.get(OVERRIDE_ENV);
-        if (override != null && !override.isBlank()) return loadOverride(Path.of(override.strip()));
+        if (override != null && !override.isBlank()) return loadOverride(Path.of(override.strip()), env);
         String arch = osArch.toLowerCase(Locale.ROOT);
         if (!osName.toLowerCase(Locale.ROOT).startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
             return new Failed("eva4j bundles OpenBLAS only for " + PLATFORM + ", not " + osName + "/" + osArch
@@ -124,7 +124,7 @@ public final class OpenBlasLibrary {
                     + "; delete that folder to extract it again, or set " + OVERRIDE_ENV + "=/path/to/libopenblas.so");
         }
         return open(files.getLast(), "delete " + dir + " to extract it again, or set " + OVERRIDE_ENV
-                + "=/path/to/libopenblas.so");
+                + "=/path/to/libopenblas.so", env, true);
     }
 
     /** {@code $EVA4J_CACHE}, or {@code ~/.cache/eva4j}. */
@@ -134,13 +134,14 @@ public final class OpenBlasLibrary {
         return Path.of(userHome, ".cache", "eva4j");
     }
 
-    private static Outcome loadOverride(Path path) {
+    private static Outcome loadOverride(Path path, Map<String, String> env) {
         if (!Files.isRegularFile(path)) {
             return new Failed(OVERRIDE_ENV + "=" + path + " but " + (Files.exists(path) ? "that is not a file"
                     : "no such file exists") + "; point it to libopenblas.so (CBLAS + LAPACKE) or unset it to use"
                     + " the bundled OpenBLAS");
         }
-        return open(path, "point " + OVERRIDE_ENV + " to a full OpenBLAS build (with LAPACKE) or unset it");
+        return open(path, "point " + OVERRIDE_ENV + " to a full OpenBLAS build (with LAPACKE) or unset it", env,
+                false);
     }
 
     /** libgcc_s is part of every glibc system; take the system's, and the bundled one only where it has none. */
@@ -152,8 +153,11 @@ public final class OpenBlasLibrary {
         }
     }
 
-    /** Opens libopenblas at {@code path} and checks it has every required symbol. */
-    private static Outcome open(Path path, String whatToDo) {
+    /**
+     * Opens libopenblas at {@code path}, checks it has every required symbol, and lets {@link OpenBlasCoreType} choose
+     * its kernels.
+     */
+    private static Outcome open(Path path, String whatToDo, Map<String, String> env, boolean bundled) {
         SymbolLookup lookup;
         try {
             lookup = SymbolLookup.libraryLookup(path, Arena.global());
@@ -168,10 +172,11 @@ public final class OpenBlasLibrary {
             return new Failed(path + " lacks " + String.join(", ", missing) + " (a build without LAPACKE?); "
                     + whatToDo);
         }
-        String config = config(lookup);
-        String ilp64 = integerWidthProblem(config);
+        String ilp64 = integerWidthProblem(config(lookup));
         if (ilp64 != null) return new Failed(path + " " + ilp64 + "; " + whatToDo);
-        String detail = config + " from " + path;
+        String kernels = OpenBlasCoreType.apply(lookup, env, OpenBlasCoreType.cpuFlags(Path.of("/proc/cpuinfo")),
+                bundled);
+        String detail = config(lookup) + kernels + " from " + path;
         LOG.debug("loaded {}", detail);
         return new Loaded(lookup, path, detail);
     }
