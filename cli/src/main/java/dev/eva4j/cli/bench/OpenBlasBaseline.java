@@ -64,6 +64,8 @@ public final class OpenBlasBaseline {
     private static String exec(List<String> command, int timeoutSeconds) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().remove("OPENBLAS_NUM_THREADS");
+        // the same kernels as eva4j's copy of the library runs (it may have set an inherited OPENBLAS_CORETYPE aside)
+        dev.eva4j.cpu.openblas.OpenBlasLibrary.coreName().ifPresent(c -> pb.environment().put("OPENBLAS_CORETYPE", c));
         Process p = pb.start();
         try {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

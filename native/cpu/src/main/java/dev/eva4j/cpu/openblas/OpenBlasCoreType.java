@@ -10,6 +10,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -117,10 +118,26 @@ final class OpenBlasCoreType {
     /**
      * Chooses the kernels of a just-loaded library, as the class comment says.
      *
+     * <p>Only the first call for a library file chooses: the library is loaded once per process whatever the number of
+     * lookups, and choosing again while another thread is inside OpenBLAS would pull its kernels from under that call;
+     * later calls return the first call's note.
+     *
      * @param bundled true for the OpenBLAS eva4j ships, false for one named by {@code EVA4J_OPENBLAS}
      * @return a note for the backend's detail, starting with "; " ("" when there is nothing to say)
      */
-    static String apply(SymbolLookup openblas, Map<String, String> env, Set<String> cpuFlags, boolean bundled) {
+    static String apply(SymbolLookup openblas, Path library, Map<String, String> env, Set<String> cpuFlags,
+            boolean bundled) {
+        Path key = library.toAbsolutePath().normalize();
+        synchronized (CHOSEN) {
+            return CHOSEN.computeIfAbsent(key, k -> choose(openblas, env, cpuFlags, bundled));
+        }
+    }
+
+    /** The note of each library file whose kernels were chosen, by path. */
+    private static final Map<Path, String> CHOSEN = new HashMap<>();
+
+    private static String choose(SymbolLookup openblas, Map<String, String> env, Set<String> cpuFlags,
+            boolean bundled) {
         Optional<MemorySegment> name = openblas.find("openblas_get_corename");
         Optional<MemorySegment> quit = openblas.find("gotoblas_dynamic_quit");
         Optional<MemorySegment> init = openblas.find("gotoblas_dynamic_init");
@@ -148,14 +165,14 @@ final class OpenBlasCoreType {
             Optional<String> better = avx512Instead(detected, cpuFlags);
             String now = better.isPresent() ? n.choose(better.get(), inherited) : detected;
             if (now.equals(loaded) && problem == null) return "";
-            StringBuilder note = new StringBuilder("; kernels ").append(now).append(" chosen by eva4j (");
+            StringBuilder note = new StringBuilder("; kernels ").append(now);
             if (better.isPresent()) {
-                note.append("the CPU has AVX-512; OpenBLAS's own detection: ").append(detected);
+                note.append(" chosen by eva4j (the CPU has AVX-512; OpenBLAS's own detection said ").append(detected);
             } else {
-                note.append("OpenBLAS's own detection");
+                note.append(" (OpenBLAS's own detection");
             }
             if (inherited != null) note.append("; ").append(OPENBLAS_ENV).append('=').append(inherited)
-                    .append(" from the environment set aside");
+                    .append(" in the environment set aside for eva4j's bundled OpenBLAS");
             if (problem != null) note.append("; ").append(problem);
             note.append("; ").append(CHOICE_ENV).append("=NAME chooses)");
             LOG.debug("OpenBLAS kernels: {} -> {}", loaded, now);

@@ -87,6 +87,26 @@ public final class OpenBlasLibrary {
         return Holder.OUTCOME instanceof Loaded l ? java.util.Optional.of(l.path()) : java.util.Optional.empty();
     }
 
+    /**
+     * The name of the CPU kernels the loaded library runs ({@code openblas_get_corename()}, e.g. "Cooperlake"), so
+     * that a program run beside eva4j on the same library (the C baseline of {@code bench gemm}) can be given the
+     * same ones through {@code OPENBLAS_CORETYPE}; empty when OpenBLAS is unavailable or does not say.
+     */
+    public static java.util.Optional<String> coreName() {
+        if (!(Holder.OUTCOME instanceof Loaded l)) return java.util.Optional.empty();
+        MemorySegment fn = l.lookup().find("openblas_get_corename").orElse(null);
+        if (fn == null) return java.util.Optional.empty();
+        try {
+            MemorySegment name = (MemorySegment) Linker.nativeLinker()
+                    .downcallHandle(fn, FunctionDescriptor.of(ValueLayout.ADDRESS)).invokeExact();
+            if (name.equals(MemorySegment.NULL)) return java.util.Optional.empty();
+            String core = name.reinterpret(256).getString(0).strip();
+            return core.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(core);
+        } catch (Throwable e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     /** The loaded library's symbols. @throws IllegalStateException (with the reason) when it is unavailable */
     static SymbolLookup lookup() {
         return switch (Holder.OUTCOME) {
@@ -174,8 +194,8 @@ public final class OpenBlasLibrary {
         }
         String ilp64 = integerWidthProblem(config(lookup));
         if (ilp64 != null) return new Failed(path + " " + ilp64 + "; " + whatToDo);
-        String kernels = OpenBlasCoreType.apply(lookup, env, OpenBlasCoreType.cpuFlags(Path.of("/proc/cpuinfo")),
-                bundled);
+        String kernels = OpenBlasCoreType.apply(lookup, path, env,
+                OpenBlasCoreType.cpuFlags(Path.of("/proc/cpuinfo")), bundled);
         String detail = config(lookup) + kernels + " from " + path;
         LOG.debug("loaded {}", detail);
         return new Loaded(lookup, path, detail);
