@@ -160,7 +160,11 @@ final class OpenBlasCoreType {
                 problem = c.problem();
                 LOG.warn("{}; OpenBLAS's kernels are chosen automatically", problem);
             }
-            if (!bundled && inherited != null) return ""; // the user's library, the user's OPENBLAS_CORETYPE
+            if (!bundled && inherited != null) { // the user's library, the user's OPENBLAS_CORETYPE
+                return avx512Instead(loaded, cpuFlags).isEmpty() || problem != null ? ""
+                        : "; kernels " + loaded + " from " + OPENBLAS_ENV + "=" + inherited + " (the CPU has AVX-512: "
+                                + "unset it, or set " + CHOICE_ENV + ", for the faster kernels)";
+            }
             String detected = inherited == null ? loaded : n.choose(null, inherited);
             Optional<String> better = avx512Instead(detected, cpuFlags);
             String now = better.isPresent() ? n.choose(better.get(), inherited) : detected;
