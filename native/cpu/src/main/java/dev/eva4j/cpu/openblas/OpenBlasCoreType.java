@@ -138,15 +138,16 @@ final class OpenBlasCoreType {
 
     private static String choose(SymbolLookup openblas, Map<String, String> env, Set<String> cpuFlags,
             boolean bundled) {
-        Optional<MemorySegment> name = openblas.find("openblas_get_corename");
         Optional<MemorySegment> quit = openblas.find("gotoblas_dynamic_quit");
         Optional<MemorySegment> init = openblas.find("gotoblas_dynamic_init");
         Linker linker = Linker.nativeLinker();
         Optional<MemorySegment> setenv = linker.defaultLookup().find("setenv");
         Optional<MemorySegment> unsetenv = linker.defaultLookup().find("unsetenv");
-        if (name.isEmpty() || quit.isEmpty() || init.isEmpty() || setenv.isEmpty() || unsetenv.isEmpty()) return "";
+        boolean hasAll = openblas.find("openblas_get_corename").isPresent() && quit.isPresent() && init.isPresent()
+                && setenv.isPresent() && unsetenv.isPresent();
+        if (!hasAll) return "";
         try {
-            Native n = new Native(linker, name.get(), quit.get(), init.get(), setenv.get(), unsetenv.get());
+            Native n = new Native(openblas, linker, quit.get(), init.get(), setenv.get(), unsetenv.get());
             String inherited = env.get(OPENBLAS_ENV);
             String loaded = n.coreName();
             String forced = env.get(CHOICE_ENV);
@@ -189,11 +190,12 @@ final class OpenBlasCoreType {
 
     /** The C functions a switch needs. */
     private static final class Native {
-        private final MethodHandle coreName, quit, init, setenv, unsetenv;
+        private final SymbolLookup openblas;
+        private final MethodHandle quit, init, setenv, unsetenv;
 
-        Native(Linker linker, MemorySegment name, MemorySegment quit, MemorySegment init, MemorySegment setenv,
+        Native(SymbolLookup openblas, Linker linker, MemorySegment quit, MemorySegment init, MemorySegment setenv,
                 MemorySegment unsetenv) {
-            this.coreName = linker.downcallHandle(name, FunctionDescriptor.of(ValueLayout.ADDRESS));
+            this.openblas = openblas;
             this.quit = linker.downcallHandle(quit, FunctionDescriptor.ofVoid());
             this.init = linker.downcallHandle(init, FunctionDescriptor.ofVoid());
             this.setenv = linker.downcallHandle(setenv, FunctionDescriptor.of(ValueLayout.JAVA_INT,
@@ -202,9 +204,8 @@ final class OpenBlasCoreType {
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
         }
 
-        String coreName() throws Throwable {
-            MemorySegment s = (MemorySegment) coreName.invokeExact();
-            return s.equals(MemorySegment.NULL) ? "" : s.reinterpret(256).getString(0);
+        String coreName() {
+            return OpenBlasLibrary.text(openblas, "openblas_get_corename").orElse("");
         }
 
         /**

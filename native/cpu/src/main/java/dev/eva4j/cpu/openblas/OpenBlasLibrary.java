@@ -93,18 +93,8 @@ public final class OpenBlasLibrary {
      * same ones through {@code OPENBLAS_CORETYPE}; empty when OpenBLAS is unavailable or does not say.
      */
     public static java.util.Optional<String> coreName() {
-        if (!(Holder.OUTCOME instanceof Loaded l)) return java.util.Optional.empty();
-        MemorySegment fn = l.lookup().find("openblas_get_corename").orElse(null);
-        if (fn == null) return java.util.Optional.empty();
-        try {
-            MemorySegment name = (MemorySegment) Linker.nativeLinker()
-                    .downcallHandle(fn, FunctionDescriptor.of(ValueLayout.ADDRESS)).invokeExact();
-            if (name.equals(MemorySegment.NULL)) return java.util.Optional.empty();
-            String core = name.reinterpret(256).getString(0).strip();
-            return core.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(core);
-        } catch (Throwable e) {
-            return java.util.Optional.empty();
-        }
+        return Holder.OUTCOME instanceof Loaded l ? text(l.lookup(), "openblas_get_corename")
+                : java.util.Optional.empty();
     }
 
     /** The loaded library's symbols. @throws IllegalStateException (with the reason) when it is unavailable */
@@ -220,15 +210,25 @@ public final class OpenBlasLibrary {
 
     /** {@code openblas_get_config()}: version, build options and the CPU kernel in use ("OpenBLAS 0.3.31 ... Haswell"). */
     private static String config(SymbolLookup lookup) {
-        MemorySegment fn = lookup.find("openblas_get_config").orElse(null);
-        if (fn == null) return "OpenBLAS";
+        return text(lookup, "openblas_get_config").orElse("OpenBLAS");
+    }
+
+    /**
+     * The text a {@code const char *symbol(void)} function of the library returns (OpenBLAS's version and core
+     * queries), stripped; empty when the library lacks the function, it returns NULL or "", or the call fails.
+     */
+    static java.util.Optional<String> text(SymbolLookup lookup, String symbol) {
+        MemorySegment fn = lookup.find(symbol).orElse(null);
+        if (fn == null) return java.util.Optional.empty();
         try {
             MemorySegment text = (MemorySegment) Linker.nativeLinker()
                     .downcallHandle(fn, FunctionDescriptor.of(ValueLayout.ADDRESS)).invokeExact();
-            return text.reinterpret(Long.MAX_VALUE).getString(0).strip();
+            if (text.equals(MemorySegment.NULL)) return java.util.Optional.empty();
+            String s = text.reinterpret(Long.MAX_VALUE).getString(0).strip();
+            return s.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(s);
         } catch (Throwable e) {
-            LOG.debug("openblas_get_config failed", e);
-            return "OpenBLAS";
+            LOG.debug("{} failed", symbol, e);
+            return java.util.Optional.empty();
         }
     }
 
